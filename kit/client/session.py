@@ -1,0 +1,203 @@
+"""`SMTPSession`: an SMTP client over a plain socket that records what it says and hears.
+
+Unlike `smtplib`, it hides nothing: each method sends one command and returns the parsed
+`Reply`, so a student can replay a telnet session line by line, look at every reply, and
+see the whole dialogue afterwards in `transcript`. Refusals are returned, not raised:
+in a course, a ``550`` is something to look at, not an exception to catch.
+"""
+
+from __future__ import annotations
+
+import socket
+from email.message import EmailMessage
+
+from ..protocol import (
+    EhloInfo,
+    Reply,
+    ReplyReader,
+    encode_data,
+    format_command,
+    mail_from,
+    parse_ehlo,
+    rcpt_to,
+)
+from ..transcript import Transcript
+
+
+class SMTPClientError(Exception):
+    """The dialogue could not go on: the server hung up, or did not answer in time."""
+
+
+class SMTPDisconnected(SMTPClientError, ConnectionError):
+    pass
+
+
+class SMTPTimeout(SMTPClientError, TimeoutError):
+    pass
+
+
+def message_bytes(message: str | bytes | EmailMessage) -> bytes:
+    """The message as bytes with CRLF line ends (an `EmailMessage` via its SMTP policy)."""
+    if isinstance(message, EmailMessage):
+        import email.policy
+
+        return message.as_bytes(policy=email.policy.SMTPUTF8)
+    return message.encode("utf-8") if isinstance(message, str) else message
+
+
+class SMTPSession:
+    """One SMTP connection. ``with SMTPSession(host, port) as s: s.ehlo("me"); ...``."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 25, *, timeout: float = 10.0,
+                 connect: bool = True) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.transcript = Transcript(peer=f"{host}:{port}")
+        self.greeting: Reply | None = None
+        self.extensions: EhloInfo | None = None
+        self._sock: socket.socket | None = None
+        self._reader = ReplyReader()
+        self._replies: list[Reply] = []
+        self._in_data = False
+        if connect:
+            self.connect()
+
+    # -- connection -------------------------------------------------------------------------
+    def connect(self) -> Reply:
+        """Open the TCP connection and read the greeting (220, or 421/554 if refused)."""
+        if self._sock is not None:
+            raise SMTPClientError("already connected")
+        try:
+            self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except TimeoutError:
+            raise SMTPTimeout(f"no connection to {self.host}:{self.port} within {self.timeout}s") from None
+        self.transcript.add("info", f"connected to {self.host}:{self.port}")
+        self.greeting = self.read_reply()
+        return self.greeting
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            self.transcript.add("info", "connection closed")
+
+    def __enter__(self) -> SMTPSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._sock is not None and not self._in_data:
+            try:
+                self.quit()
+            except (SMTPClientError, OSError):
+                pass
+        self.close()
+
+    # -- the wire -------------------------------------------------------------------------
+    def _send(self, data: bytes, shown: list[str]) -> None:
+        if self._sock is None:
+            raise SMTPDisconnected("not connected")
+        for line in shown:
+            self.transcript.add("client", line)
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            self.close()
+            raise SMTPDisconnected(f"the server closed the connection ({exc})") from None
+
+    def read_reply(self) -> Reply:
+        """Read the next complete reply (multi-line replies are joined)."""
+        while not self._replies:
+            if self._sock is None:
+                raise SMTPDisconnected("not connected")
+            try:
+                chunk = self._sock.recv(65536)
+            except TimeoutError:
+                raise SMTPTimeout(f"no reply within {self.timeout}s") from None
+            except OSError as exc:
+                self.close()
+                raise SMTPDisconnected(f"connection lost: {exc}") from None
+            if not chunk:
+                self.close()
+                raise SMTPDisconnected("the server closed the connection")
+            self._replies.extend(self._reader.feed(chunk))
+        reply = self._replies.pop(0)
+        for line in reply.wire_lines():
+            self.transcript.add("server", line)
+        if reply.code == 354:
+            self._in_data = True
+        return reply
+
+    def command(self, line: str) -> Reply:
+        """Send one command line (CRLF added) and return the server's reply."""
+        self._send(f"{line}\r\n".encode(), [line])
+        return self.read_reply()
+
+    def send_raw(self, line: str) -> Reply | None:
+        """Telnet-style: send one line as typed. After 354 the lines are message data, which
+        get no reply until the line ``.`` (then the final reply is returned); else None."""
+        if "\n" in line or "\r" in line:
+            raise ValueError("send_raw sends one line; call it once per line")
+        if self._in_data:
+            self._send(f"{line}\r\n".encode(), [line])
+            if line == ".":
+                self._in_data = False
+                return self.read_reply()
+            return None
+        return self.command(line)
+
+    def pipeline(self, lines: list[str]) -> list[Reply]:
+        """Send several commands in one write and read one reply each (RFC 2920)."""
+        self._send("".join(f"{ln}\r\n" for ln in lines).encode(), lines)
+        return [self.read_reply() for _ in lines]
+
+    # -- commands -----------------------------------------------------------------------
+    def helo(self, name: str = "client.example.test") -> Reply:
+        return self.command(format_command("HELO", name))
+
+    def ehlo(self, name: str = "client.example.test") -> Reply:
+        reply = self.command(format_command("EHLO", name))
+        self.extensions = parse_ehlo(reply) if reply.is_positive else None
+        return reply
+
+    def mail(self, sender: str | None, **params: str | None) -> Reply:
+        return self.command(mail_from(sender, **params))
+
+    def rcpt(self, recipient: str, **params: str | None) -> Reply:
+        return self.command(rcpt_to(recipient, **params))
+
+    def data(self, message: str | bytes | EmailMessage) -> Reply:
+        """DATA, then the message (CRLF, dot-stuffed, final dot) if the server said 354."""
+        reply = self.command("DATA")
+        if reply.code != 354:
+            return reply
+        payload = encode_data(message_bytes(message))
+        shown = payload.decode("utf-8", errors="backslashreplace").split("\r\n")[:-1]
+        self._send(payload, shown)
+        self._in_data = False
+        return self.read_reply()
+
+    def rset(self) -> Reply:
+        return self.command("RSET")
+
+    def noop(self) -> Reply:
+        return self.command("NOOP")
+
+    def vrfy(self, address: str) -> Reply:
+        return self.command(format_command("VRFY", address))
+
+    def help(self, topic: str = "") -> Reply:
+        return self.command(format_command("HELP", topic))
+
+    def quit(self) -> Reply:
+        reply = self.command("QUIT")
+        self.close()
+        return reply
+
+    def __repr__(self) -> str:
+        return f"<SMTPSession {self.host}:{self.port} {'open' if self.connected else 'closed'}>"
+
+    def _repr_html_(self) -> str:
+        return self.transcript._repr_html_()

@@ -1,0 +1,59 @@
+"""The lab server's settings, with the RFC 5321 limits as defaults (§4.5.3.1, §4.5.3.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .behaviours import Behaviour
+
+MiB = 1024 * 1024
+
+
+@dataclass
+class LabConfig:
+    """Everything a `LabServer` can be told. Loopback only unless ``host`` says otherwise."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    hostname: str = "lab.example.test"
+    #: Mail for these domains is accepted; any other domain is relaying and refused (554 5.7.1).
+    domains: tuple[str, ...] = ("example.test",)
+    #: Known local parts. None accepts any local part at a local domain (a catch-all).
+    users: tuple[str, ...] | None = None
+    maildir: str | None = None
+    #: Flush each message to disk before answering 250 (group-committed across sessions).
+    durable: bool = True
+    #: VRFY answers 250/550 when on; 252 ("cannot VRFY, but will try") when off (§3.5.3).
+    vrfy: bool = True
+    #: EXPN answers 502 unless switched on (§3.5.3, §7.3: it helps address harvesting).
+    expn: bool = False
+    max_message_size: int = 10 * MiB
+    #: §4.5.3.1.8: at least 100 recipients MUST be accepted; above the limit: 452 4.5.3.
+    max_recipients: int = 100
+    #: §4.5.3.2.7: the server timeout SHOULD be at least 5 minutes.
+    idle_timeout: float = 300.0
+    max_sessions: int = 50
+    #: §4.5.3.1.4: a command line is at most 512 octets including CRLF.
+    command_line_limit: int = 512
+    behaviours: list[Behaviour] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.domains = tuple(d.lower().rstrip(".") for d in self.domains)
+        if self.users is not None:
+            self.users = tuple(u.lower() for u in self.users)
+        if self.max_recipients < 1 or self.max_sessions < 1:
+            raise ValueError("max_recipients and max_sessions must be at least 1")
+        if self.max_message_size < 1:
+            raise ValueError("max_message_size must be positive")
+        if self.idle_timeout <= 0:
+            raise ValueError("idle_timeout must be positive")
+        if self.port is not None and not 0 <= self.port <= 65535:
+            raise ValueError(f"port {self.port} is not 0-65535")
+
+    def is_local_domain(self, domain: str) -> bool:
+        return domain.lower().rstrip(".") in self.domains or domain.lower() == self.hostname.lower()
+
+    def is_known_user(self, local_part: str) -> bool:
+        if local_part.lower() == "postmaster":  # §4.5.1: every server MUST have postmaster
+            return True
+        return self.users is None or local_part.lower() in self.users

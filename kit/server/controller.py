@@ -1,0 +1,50 @@
+"""Running `LabSMTP` in a thread of its own, on a port the operating system picks.
+
+aiosmtpd's threaded `Controller` runs its own event loop in a daemon thread, so a lab
+server works beside a Jupyter kernel's loop. Two of its habits are mended here:
+``port=0`` does not work (its start-up probe connects to port 0, aiosmtpd#276), and the
+probe shows up as an empty session. We bind the socket ourselves (port 0 gives a free
+port with no race) and build the first protocol object directly instead of probing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from aiosmtpd.controller import Controller
+
+from .smtp import LabSMTP
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket on ``host:port`` (0 = any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class LabController(Controller):
+    def __init__(self, handler, lab, sock: socket.socket, **kwargs) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self.lab = lab
+        self._sock = sock
+
+    def factory(self) -> LabSMTP:
+        return LabSMTP(self.handler, lab=self.lab, loop=self.loop, **self.SMTP_kwargs)
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+
+    def _trigger_server(self) -> None:
+        async def build() -> None:
+            self._factory_invoker()
+
+        asyncio.run_coroutine_threadsafe(build(), self.loop).result(self.ready_timeout)

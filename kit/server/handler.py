@@ -1,0 +1,112 @@
+"""The lab server's policy, as an aiosmtpd handler (``handle_<COMMAND>`` hooks).
+
+`LabSMTP` speaks the protocol; this class decides: which recipients are local (anything
+else is relaying, refused), which users exist, and how an accepted message is stamped
+(``Return-Path:`` and ``Received:``, RFC 5321 §4.4) and stored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import time
+from datetime import datetime
+
+from ..protocol import format_received, parse_address, with_protocol
+from .config import LabConfig
+from .mailbox import Envelope, Mailbox
+
+
+def new_queue_id() -> str:
+    """A Postfix-looking queue ID such as ``34B9A8000F`` (ten upper-case hex digits)."""
+    return secrets.token_hex(5).upper()
+
+
+def _peer_name(ip: str) -> str | None:
+    try:
+        return "localhost" if ipaddress.ip_address(ip.split("%")[0]).is_loopback else None
+    except ValueError:
+        return None
+
+
+class LabHandler:
+    """Policy and delivery for one `LabServer`."""
+
+    def __init__(self, config: LabConfig, mailbox: Mailbox) -> None:
+        self.config = config
+        self.mailbox = mailbox
+
+    async def handle_HELO(self, server, session, envelope, hostname: str) -> str:
+        session.host_name = hostname
+        return f"250 {self.config.hostname}"
+
+    async def handle_MAIL(self, server, session, envelope, address: str, options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(self, server, session, envelope, address: str, options: list[str]) -> str:
+        addr = parse_address(address)
+        if not self.config.is_local_domain(addr.domain):
+            # Never an open relay: only mail for our own domains is accepted (RFC 5321 §7.1, §3.6.2).
+            return f"554 5.7.1 <{address}>: Relay access denied"
+        if not self.config.is_known_user(addr.local_part):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table"
+        if len(envelope.rcpt_tos) >= self.config.max_recipients:
+            return "452 4.5.3 Error: too many recipients"  # §4.5.3.1.10
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 Ok"
+
+    async def handle_VRFY(self, server, session, envelope, address: str) -> str:
+        if not self.config.vrfy or self.config.users is None:
+            return "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery"
+        try:
+            addr = parse_address(address) if "@" in address else None
+        except ValueError:
+            return f"501 5.1.3 Bad address syntax: {address}"
+        local = addr.local_part if addr else address.strip("<>")
+        if addr is not None and not self.config.is_local_domain(addr.domain):
+            return f"551 5.1.6 <{address}>: User not local"
+        if self.config.is_known_user(local):
+            domain = addr.domain if addr else self.config.domains[0]
+            return f"250 2.0.0 <{local}@{domain}>"
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table"
+
+    async def handle_NOOP(self, server, session, envelope, arg: str) -> str:
+        return "250 2.0.0 Ok"
+
+    async def handle_RSET(self, server, session, envelope) -> str:
+        return "250 2.0.0 Ok"
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        return "221 2.0.0 Bye"
+
+    def stamp(self, session, envelope, queue_id: str, protocol: str) -> bytes:
+        """The trace fields to prepend: Return-Path (final delivery) and Received (§4.4)."""
+        peer_ip = session.peer[0] if session.peer else "127.0.0.1"
+        received = format_received(
+            helo=session.host_name, peer_ip=peer_ip, peer_name=_peer_name(peer_ip),
+            by=self.config.hostname, with_=protocol, id=queue_id,
+            for_=envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None,
+            date=datetime.now().astimezone())
+        mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from
+        head = f"Return-Path: <{mail_from}>\r\nReceived: {received}\r\n"
+        return head.replace("\n\t", "\r\n\t").encode("utf-8")
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        queue_id = new_queue_id()
+        protocol = with_protocol(esmtp=session.extended_smtp, tls=session.ssl is not None,
+                                 auth=bool(session.authenticated), utf8=bool(envelope.smtp_utf8))
+        content = self.stamp(session, envelope, queue_id, protocol) + envelope.original_content
+        record = Envelope(
+            mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            peer=f"{session.peer[0]}:{session.peer[1]}" if session.peer else "",
+            helo=session.host_name or "", received_at=time.time(), queue_id=queue_id,
+            mail_options=tuple(envelope.mail_options), protocol=protocol)
+        try:
+            await self.mailbox.deliver_async(content, record)
+        except OSError:
+            return "451 4.3.0 Error: queue file write error"
+        return f"250 2.0.0 Ok: queued as {queue_id}"

@@ -1,0 +1,256 @@
+"""`LabServer`: a real SMTP server on 127.0.0.1 that a student starts with one line.
+
+::
+
+    with LabServer(domains=["example.test"]) as server:
+        send_mail(server.host, server.port, "alice@example.test", ["bob@example.test"], "Hi")
+        server.wait_for(1)
+        print(server.transcripts.last)
+
+It binds loopback and a free port unless told otherwise, stores mail durably in a Maildir,
+records every session, can be given faults (`Behaviour`), and never relays: mail for a
+domain it does not own is refused with ``554 5.7.1``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import tempfile
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ..transcript import Direction, Transcript, Transcripts
+from .behaviours import Behaviour, BehaviourSet
+from .config import LabConfig
+from .controller import LabController, bind_socket
+from .handler import LabHandler
+from .mailbox import Mailbox, StoredMessage
+
+LineListener = Callable[[Transcript, Direction, str], None]
+
+# aiosmtpd logs warnings (e.g. for unknown commands) that would otherwise be printed into
+# whichever notebook cell happens to run; the transcript already shows them.
+_aiosmtpd_log = logging.getLogger("mail.log")
+_aiosmtpd_log.addHandler(logging.NullHandler())
+_aiosmtpd_log.propagate = False
+
+
+class LabState:
+    """What all sessions of one server share: config, rules, transcripts, live sessions."""
+
+    def __init__(self, config: LabConfig, listeners: list[LineListener]) -> None:
+        self.config = config
+        self.behaviours = BehaviourSet(config.behaviours)
+        self.transcripts = Transcripts()
+        self.listeners = listeners
+        self.sessions: set[Any] = set()
+        self._count = 0
+
+    @property
+    def active(self) -> int:
+        return len(self.sessions)
+
+    def open_session(self, protocol) -> tuple[int, Transcript]:
+        self._count += 1
+        peer = protocol.session.peer
+        transcript = Transcript(peer=f"{peer[0]}:{peer[1]}" if peer else "")
+        self.transcripts.append(transcript)
+        self.sessions.add(protocol)
+        self.record(transcript, "info", f"connection from {transcript.peer}")
+        return self._count, transcript
+
+    def close_session(self, protocol) -> None:
+        self.sessions.discard(protocol)
+        if protocol.transcript is not None:
+            self.record(protocol.transcript, "info", "connection closed")
+
+    def record(self, transcript: Transcript, direction: Direction, text: str) -> None:
+        transcript.add(direction, text)
+        for listener in self.listeners:
+            try:
+                listener(transcript, direction, text)
+            except Exception:  # a broken listener must not break the session
+                pass
+
+    def shutdown_sessions(self) -> None:
+        """Tell every connected client 421 and close (runs on the server's loop)."""
+        for protocol in list(self.sessions):
+            transport = protocol.transport
+            if transport is not None and not transport.is_closing():
+                line = f"421 4.3.2 {self.config.hostname} Service shutting down, closing transmission channel"
+                self.record(protocol.transcript, "server", line)
+                transport.write(f"{line}\r\n".encode())
+                transport.close()
+
+
+class LabServer:
+    """A lab SMTP server. Use as a context manager, or call `start()` and `stop()`.
+
+    Keyword arguments are those of `LabConfig` (host, port, hostname, domains, users,
+    maildir, durable, vrfy, expn, max_message_size, max_recipients, idle_timeout,
+    max_sessions, behaviours). ``on_line(transcript, direction, text)`` is called from
+    the server's thread for every line; leave it unset in notebooks.
+    """
+
+    def __init__(self, *, on_line: LineListener | None = None, **settings: Any) -> None:
+        if "domains" in settings and isinstance(settings["domains"], str):
+            settings["domains"] = (settings["domains"],)
+        for key in ("domains", "users"):
+            if settings.get(key) is not None:
+                settings[key] = tuple(settings[key])
+        settings["behaviours"] = list(settings.get("behaviours") or [])
+        self.config = LabConfig(**settings)
+        self._listeners: list[LineListener] = [on_line] if on_line else []
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        if self.config.maildir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="smtpkit-maildir-")
+            path = self._tmp.name
+        else:
+            path = self.config.maildir
+        self.mailbox = Mailbox(path, durable=self.config.durable)
+        self._state = LabState(self.config, self._listeners)
+        self._controller: LabController | None = None
+        self._lock = threading.Lock()
+        self._address: tuple[str, int] | None = None
+        self._finalizer = weakref.finalize(self, LabServer._cleanup, None, self.mailbox, self._tmp)
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> LabServer:
+        """Bind and serve; returns self. Starting a running server does nothing."""
+        with self._lock:
+            if self._controller is not None:
+                return self
+            sock = bind_socket(self.config.host, self.config.port or 0)
+            handler = LabHandler(self.config, self.mailbox)
+            controller = LabController(handler, self._state, sock, ready_timeout=5.0)
+            try:
+                controller.start()
+            except BaseException:
+                controller.stop(no_assert=True)
+                sock.close()
+                raise
+            self._controller = controller
+            self._address = sock.getsockname()[:2]
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, LabServer._cleanup, controller, self.mailbox, self._tmp)
+            return self
+
+    def stop(self) -> None:
+        """Close every session (421), stop serving and free the port. Idempotent."""
+        with self._lock:
+            controller, self._controller = self._controller, None
+            if controller is None:
+                return
+            LabServer._cleanup(controller, self.mailbox, None)
+
+    @staticmethod
+    def _cleanup(controller: LabController | None, mailbox: Mailbox, tmp) -> None:
+        if controller is not None and controller._thread is not None:
+            state = controller.lab
+            done = threading.Event()
+
+            def shut() -> None:
+                state.shutdown_sessions()
+                done.set()
+
+            controller.loop.call_soon_threadsafe(shut)
+            done.wait(2.0)
+            controller.stop(no_assert=True)
+        mailbox.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+    def __enter__(self) -> LabServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what the server offers --------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    @property
+    def host(self) -> str:
+        return self._address[0] if self._address else self.config.host
+
+    @property
+    def port(self) -> int:
+        if self._address is None:
+            raise RuntimeError("the server has not been started: call start() or use 'with'")
+        return self._address[1]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def transcripts(self) -> Transcripts:
+        return self._state.transcripts
+
+    @property
+    def behaviours(self) -> BehaviourSet:
+        return self._state.behaviours
+
+    def add_behaviour(self, rule: Behaviour) -> None:
+        self._state.behaviours.add(rule)
+
+    def add_listener(self, listener: LineListener) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def active_sessions(self) -> int:
+        return self._state.active
+
+    def wait_for(self, n: int, timeout: float = 5.0) -> list[StoredMessage]:
+        """Wait until ``n`` messages have been delivered; returns all messages."""
+        return self.mailbox.wait_for(n, timeout)
+
+    def reset(self) -> None:
+        """Forget messages, transcripts and behaviours (between exercises)."""
+        self.mailbox.clear()
+        self._state.transcripts.clear()
+        self._state.behaviours.clear()
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self.port}" if self.running else "stopped"
+        return f"<LabServer {self.config.hostname} {where}, {len(self.mailbox)} message(s)>"
+
+    def _repr_html_(self) -> str:
+        state = (f"listening on <code>{self.host}:{self.port}</code>" if self.running else "stopped")
+        return (f"<div><b>LabServer</b> {html.escape(self.config.hostname)}: {state}; domains "
+                f"{html.escape(', '.join(self.config.domains))}; {len(self.mailbox)} message(s), "
+                f"{len(self.transcripts)} session(s); Maildir <code>{html.escape(str(self.mailbox.path))}</code></div>")
+
+
+_shared: LabServer | None = None
+_shared_settings: dict | None = None
+
+
+def start_lab(**settings: Any) -> LabServer:
+    """The notebook's one line: a running lab server, reused when the cell runs again.
+
+    Re-running a cell with the same settings returns the same server; with other settings
+    the old one is stopped first, so no orphan keeps a port (aiosmtpd pitfall: a second
+    controller on the same port fails only after a timeout).
+    """
+    global _shared, _shared_settings
+    if _shared is not None and _shared.running and _shared_settings == settings:
+        return _shared
+    if _shared is not None:
+        _shared.stop()
+    _shared, _shared_settings = LabServer(**settings).start(), dict(settings)
+    return _shared
+
+
+def stop_lab() -> None:
+    global _shared
+    if _shared is not None:
+        _shared.stop()
+        _shared = None
+
+

@@ -1,0 +1,392 @@
+"""The lab server's protocol engine: aiosmtpd's `SMTP` class, taught to talk like Postfix.
+
+aiosmtpd reads lines, enforces line limits, reads DATA safely (only ``<CRLF>.<CRLF>``
+ends it) and does STARTTLS and AUTH. This subclass changes what it *says*:
+
+* commands are parsed by `kit.protocol`, the same code the client and checkers use;
+* every 2yz/4yz/5yz reply carries an RFC 3463 enhanced status code (ENHANCEDSTATUSCODES,
+  RFC 2034), except the greeting and the replies to HELO and EHLO, as RFC 2034 §3 says;
+* every line in both directions is recorded in the session's `Transcript`;
+* `Behaviour` rules can delay, replace or cut off any stage.
+
+Policy (local domains, users, storage) lives in `LabHandler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aiosmtpd.smtp import SMTP, syntax
+
+from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_command, split_enhanced
+from .behaviours import STAGES, Behaviour
+
+if TYPE_CHECKING:
+    from .lab_server import LabState
+
+#: Lines of message data kept in a transcript per message; the rest are counted.
+DATA_LINES_SHOWN = 60
+
+# aiosmtpd's own replies, reworded as Postfix words them (and with RFC 3463 codes).
+_REWRITE = [
+    (re.compile(r"500 Error: command \"(.*)\" not recognized"), "500 5.5.2 Error: command not recognized"),
+    (re.compile(r"502 5\.5\.1 Too many unrecognized commands, goodbye\."),
+     "421 4.7.0 Error: too many unrecognized commands, goodbye"),
+    (re.compile(r"552 Error: Too much mail data"), "552 5.3.4 Error: message file too big"),
+    (re.compile(r"500 Line too long \(see RFC5321 4\.5\.3\.1\.6\)"),
+     "500 5.5.2 Error: text line too long (RFC 5321 §4.5.3.1.6 allows 1000 octets)"),
+    (re.compile(r"500 Command line too long"),
+     "500 5.5.2 Error: command line too long (RFC 5321 §4.5.3.1.4 allows 512 octets)"),
+    (re.compile(r"503 Error: send (HELO|EHLO) first"), "503 5.5.1 Error: send HELO/EHLO first"),
+    (re.compile(r"503 Error: need RCPT command"), "503 5.5.1 Error: need RCPT command"),
+    (re.compile(r"501 Syntax: DATA"), "501 5.5.4 Syntax: DATA"),
+    (re.compile(r"501 Syntax: QUIT"), "501 5.5.4 Syntax: QUIT"),
+]
+_NO_ENHANCED = {220, 334, 354}
+
+
+def with_enhanced_code(reply: str) -> str:
+    """Give a reply its RFC 3463 code if it has none (``503 Error`` -> ``503 5.5.1 Error``)."""
+    for pattern, replacement in _REWRITE:
+        if pattern.fullmatch(reply):
+            return replacement
+    code_text = reply[:3]
+    if not code_text.isdigit():
+        return reply
+    code = int(code_text)
+    if code in _NO_ENHANCED or code not in DEFAULT_ENHANCED:
+        return reply
+    sep, text = reply[3:4], reply[4:]
+    if split_enhanced(code, text)[0] is not None:
+        return reply
+    return f"{code}{sep or ' '}{DEFAULT_ENHANCED[code]} {text}".rstrip()
+
+
+class _RecordingReader(asyncio.StreamReader):
+    """A StreamReader that hands every line it reads to the session's recorder."""
+
+    _kit_record: Callable[[bytes], None]
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        line = await super().readuntil(separator)
+        self._kit_record(line)
+        return line
+
+
+def _command_line(verb: str, arg: str | None) -> str:
+    return f"{verb} {arg}" if arg else verb
+
+
+class LabSMTP(SMTP):
+    """One SMTP session of a `LabServer` (aiosmtpd makes one object per connection)."""
+
+    def __init__(self, handler, *, lab: LabState, **kwargs) -> None:
+        config = lab.config
+        super().__init__(handler, hostname=config.hostname, ident="ESMTP smtpkit",
+                         data_size_limit=config.max_message_size, timeout=config.idle_timeout,
+                         **kwargs)
+        self.lab = lab
+        self.config = config
+        # Instance-level limits: aiosmtpd's are a class-level dict shared by all sessions.
+        limit = config.command_line_limit - 2  # the limit includes CRLF (§4.5.3.1.4)
+        self.command_size_limit = limit
+        self.command_size_limits = collections.defaultdict(lambda: limit)
+        # Extensions may raise the limit (§4.5.3.1.4): SIZE +26 (RFC 1870), SMTPUTF8 +10
+        # (RFC 6531), DSN +100 for MAIL and +500 for RCPT (RFC 3461).
+        self.command_size_limits.update(MAIL=limit + 26 + 10 + 14 + 100, RCPT=limit + 500)
+        self.transcript = None
+        self.session_no = 0
+        self._in_data = False
+        self._data_lines = 0
+        self._drop_after_354 = False
+        self._drop_after_command = False
+        self._smtp_methods = {verb: self._with_behaviours(verb, m) for verb, m in self._smtp_methods.items()}
+
+    # -- recording ----------------------------------------------------------------------
+    def _cb_client_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        super()._cb_client_connected(reader, writer)
+        reader.__class__ = _RecordingReader
+        reader._kit_record = self._record_in  # type: ignore[attr-defined]
+
+    def _record_in(self, raw: bytes) -> None:
+        if self.transcript is None:
+            return
+        text = raw.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
+        if self._in_data:
+            if raw == b".\r\n":
+                hidden = self._data_lines - DATA_LINES_SHOWN
+                if hidden > 0:
+                    self.lab.record(self.transcript, "info", f"({hidden} more lines of data not shown)")
+                self._in_data = False
+                self.lab.record(self.transcript, "client", text)
+                return
+            self._data_lines += 1
+            if self._data_lines > DATA_LINES_SHOWN:
+                return
+        self.lab.record(self.transcript, "client", text)
+
+    async def push(self, status: str | bytes) -> None:
+        text = status.decode("utf-8", errors="replace") if isinstance(status, bytes) else status
+        text = with_enhanced_code(text)
+        if self.transcript is not None:
+            self.lab.record(self.transcript, "server", text)
+        if text.startswith("354"):
+            self._in_data, self._data_lines = True, 0
+        else:
+            self._in_data = False
+        await super().push(text)
+        if text.startswith("354") and self._drop_after_354:
+            self._drop("dropped the connection after 354 (behaviour)")
+
+    async def _push_lines(self, lines: list[str]) -> None:
+        """Send a multi-line reply in one write (the replies to EHLO are several lines)."""
+        for line in lines:
+            self.lab.record(self.transcript, "server", line)
+        self._writer.write("".join(f"{ln}\r\n" for ln in lines).encode("utf-8"))
+        await self._writer.drain()
+
+    def _drop(self, why: str) -> None:
+        if self.transcript is not None:
+            self.lab.record(self.transcript, "info", why)
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- session life -------------------------------------------------------------------
+    async def _handle_client(self) -> None:
+        self.session_no, self.transcript = self.lab.open_session(self)
+        try:
+            peer = self.session.peer[0] if self.session.peer else ""
+            if self.lab.active > self.config.max_sessions:
+                await self.push(f"421 4.7.0 {self.hostname} Error: too many connections")
+                self._drop("refused: too many concurrent sessions")
+                return
+            rule = self.lab.behaviours.match("CONNECT", session=self.session_no, peer=peer)
+            if rule is not None:
+                if rule.delay:
+                    await asyncio.sleep(rule.delay)
+                if rule.reply:
+                    await self.push(rule.reply.format(host=self.hostname, sender="", recipient=""))
+                    self._drop("closed after the greeting (behaviour)")
+                    return
+                if rule.disconnect:
+                    await self.push(f"220 {self.hostname} {self.__ident__}")
+                    self._drop("closed after the greeting (behaviour)")
+                    return
+            await super()._handle_client()
+        finally:
+            self.lab.close_session(self)
+
+    def _timeout_cb(self) -> None:
+        # §4.5.3.2: a server that gives up on an idle client says so with 421 before closing.
+        if self.transport is not None and not self.transport.is_closing():
+            line = f"421 4.4.2 {self.hostname} Error: timeout exceeded"
+            if self.transcript is not None:
+                self.lab.record(self.transcript, "server", line)
+            self.transport.write(f"{line}\r\n".encode())
+        super()._timeout_cb()
+
+    async def handle_exception(self, error: Exception) -> str:
+        if self.transcript is not None:
+            self.lab.record(self.transcript, "info", f"server error: {type(error).__name__}: {error}")
+        return "451 4.3.0 Error: local error in processing"
+
+    # -- behaviours -----------------------------------------------------------------------
+    def _with_behaviours(self, verb: str, method):
+        if verb not in STAGES:
+            return method
+
+        @functools.wraps(method)
+        async def run(arg: str | None) -> None:
+            rule = self._match(verb, arg)
+            if rule is None:
+                await method(arg)
+                return
+            if rule.delay:
+                await asyncio.sleep(rule.delay)
+            if rule.reply:
+                await self.push(self._format_rule_reply(rule, arg))
+            else:
+                self._drop_after_354 = rule.disconnect and verb == "DATA"
+                await method(arg)
+            if rule.disconnect and verb != "DATA" or self._drop_after_command:
+                self._drop(f"dropped the connection after {verb} (behaviour)")
+
+        return run
+
+    def _addresses(self, verb: str, arg: str | None) -> tuple[str | None, str | None]:
+        sender = self.envelope.mail_from if self.envelope else None
+        recipient = self.envelope.rcpt_tos[0] if self.envelope and self.envelope.rcpt_tos else None
+        if verb in ("MAIL", "RCPT"):
+            try:
+                cmd = parse_command(_command_line(verb, arg))
+            except ProtocolError:
+                return sender, recipient
+            addr = str(cmd.path.address) if cmd.path and cmd.path.address else ""
+            return (addr, None) if verb == "MAIL" else (sender, addr)
+        return sender, recipient
+
+    def _match(self, stage: str, arg: str | None) -> Behaviour | None:
+        if not self.lab.behaviours.rules:
+            return None
+        sender, recipient = self._addresses(stage, arg)
+        peer = self.session.peer[0] if self.session.peer else ""
+        return self.lab.behaviours.match(stage, session=self.session_no, peer=peer,
+                                         sender=sender, recipient=recipient)
+
+    def _format_rule_reply(self, rule: Behaviour, arg: str | None) -> str:
+        sender, recipient = self._addresses(rule.stage, arg)
+        return rule.reply.format(host=self.hostname, sender=sender or "", recipient=recipient or "")
+
+    async def _call_handler_hook(self, command: str, *args):
+        if command == "DATA" and self.lab.behaviours.rules:
+            rule = self._match("DOT", None)
+            if rule is not None:
+                if rule.delay:
+                    await asyncio.sleep(rule.delay)
+                self._drop_after_command = rule.disconnect
+                if rule.reply:
+                    return self._format_rule_reply(rule, None)
+        return await super()._call_handler_hook(command, *args)
+
+    # -- commands (RFC 5321 §4.1.1) ---------------------------------------------------------
+    async def _parse(self, verb: str, arg: str | None):
+        try:
+            return parse_command(_command_line(verb, arg))
+        except ProtocolError as exc:
+            await self.push(exc.reply)
+            return None
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str | None) -> None:
+        if await self._parse("HELO", hostname) is None:
+            return
+        self._set_rset_state()
+        self.session.extended_smtp = False
+        status = await self._call_handler_hook("HELO", hostname)
+        await self._push_lines([status])
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str | None) -> None:
+        if await self._parse("EHLO", hostname) is None:
+            return
+        self._set_rset_state()
+        self.session.extended_smtp = True
+        self.session.host_name = hostname
+        extensions = ["PIPELINING", f"SIZE {self.data_size_limit}"]
+        if self.config.vrfy:
+            extensions.append("VRFY")
+        if self.tls_context and not self._tls_protocol:
+            extensions.append("STARTTLS")
+        if self._auth_methods and (not self._auth_require_tls or self._tls_protocol):
+            extensions.append("AUTH " + " ".join(sorted(self._auth_methods)))
+        extensions += ["ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8", "HELP"]
+        await self._push_lines(format_ehlo(self.hostname, "", extensions))
+
+    @syntax("MAIL FROM:<address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("MAIL"):
+            return
+        cmd = await self._parse("MAIL", arg)
+        if cmd is None:
+            return
+        if self.envelope.mail_from:
+            await self.push("503 5.5.1 Error: nested MAIL command")
+            return
+        params = dict(cmd.params)
+        if params and not self.session.extended_smtp:
+            await self.push("501 5.5.4 Error: parameters need EHLO, not HELO (RFC 5321 §4.1.2)")
+            return
+        body = params.pop("BODY", None)
+        if body is not None and body.upper() not in ("7BIT", "8BITMIME"):
+            await self.push("501 5.5.4 Error: BODY must be 7BIT or 8BITMIME (RFC 6152)")
+            return
+        smtputf8 = "SMTPUTF8" in params
+        if smtputf8 and params.pop("SMTPUTF8") is not None:
+            await self.push("501 5.5.4 Error: SMTPUTF8 takes no value (RFC 6531)")
+            return
+        address = cmd.path.address
+        if address is not None and not address.is_ascii and not smtputf8:
+            await self.push("553 5.6.7 Error: a non-ASCII address needs SMTPUTF8 (RFC 6531 §3.4)")
+            return
+        size = params.pop("SIZE", None)
+        if size is not None:
+            if not size.isdigit():
+                await self.push("501 5.5.4 Error: SIZE needs a number (RFC 1870)")
+                return
+            if int(size) > self.data_size_limit:
+                await self.push("552 5.3.4 Error: message file too big")
+                return
+        params.pop("AUTH", None)  # RFC 4954 §5: accepted; we trust no submitter's claim
+        if params:
+            await self.push(f"555 5.5.4 Error: unsupported MAIL parameter {next(iter(params))}")
+            return
+        self.envelope.smtp_utf8 = smtputf8
+        options = (arg or "").split()[1:]
+        status = await self._call_handler_hook("MAIL", "<>" if address is None else str(address), options)
+        await self.push(status)
+
+    @syntax("RCPT TO:<address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("RCPT"):
+            return
+        if not self.envelope.mail_from:
+            await self.push("503 5.5.1 Error: need MAIL command")
+            return
+        cmd = await self._parse("RCPT", arg)
+        if cmd is None:
+            return
+        if cmd.params:
+            await self.push(f"555 5.5.4 Error: unsupported RCPT parameter {next(iter(cmd.params))}")
+            return
+        address = cmd.path.address
+        if not address.is_ascii and not self.envelope.smtp_utf8:
+            await self.push("553 5.6.7 Error: a non-ASCII address needs SMTPUTF8 (RFC 6531 §3.4)")
+            return
+        status = await self._call_handler_hook("RCPT", str(address), (arg or "").split()[1:])
+        await self.push(status)
+
+    @syntax("VRFY <address>")
+    async def smtp_VRFY(self, arg: str | None) -> None:
+        if await self._parse("VRFY", arg) is None:
+            return
+        await self.push(await self._call_handler_hook("VRFY", arg.strip()))
+
+    @syntax("EXPN <list>")
+    async def smtp_EXPN(self, arg: str | None) -> None:
+        if not self.config.expn:
+            await self.push("502 5.5.1 Error: command not implemented")
+            return
+        if await self._parse("EXPN", arg) is None:
+            return
+        await self.push(await self._call_handler_hook("VRFY", arg.strip()))
+
+    @syntax("NOOP [ignored]")
+    async def smtp_NOOP(self, arg: str | None) -> None:
+        await self.push(await self._call_handler_hook("NOOP", arg))
+
+    @syntax("RSET")
+    async def smtp_RSET(self, arg: str | None) -> None:
+        if await self._parse("RSET", arg) is None:
+            return
+        self._set_rset_state()
+        await self.push(await self._call_handler_hook("RSET"))
+
+    @syntax("HELP [command]")
+    async def smtp_HELP(self, arg: str | None) -> None:
+        if arg:
+            method = self._smtp_methods.get(arg.upper())
+            if method is None or not self._syntax_available(method):
+                await self.push(f"504 5.5.4 HELP: unknown command {arg}")
+                return
+            await self.push(f"214 2.0.0 Syntax: {method.__smtp_syntax__}")
+            return
+        auth = self._authenticator is not None and (not self._auth_require_tls or self._tls_protocol)
+        verbs = sorted(v for v, m in self._smtp_methods.items()
+                       if self._syntax_available(m) and (v != "AUTH" or auth))
+        await self._push_lines([f"214-2.0.0 Commands: {' '.join(verbs)}",
+                                "214 2.0.0 See RFC 5321 section 4.1 for each command"])
