@@ -1,0 +1,7 @@
+"""``python -m kit`` is ``smtpkit``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""``smtpkit`` (also ``python -m kit``): one command line for the course kit.
+
+Each subcommand lives beside the code it drives, as a module with ``configure(parser)``
+and ``run(args) -> exit code``; this file only dispatches. Bad arguments exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: name -> (module, one-line help). Modules are imported only when their command runs.
+COMMANDS = {
+    "serve": ("kit.server.command", "run a lab SMTP server in the foreground"),
+    "send": ("kit.client.command", "send one message and show the dialogue"),
+    "trace": ("kit.trace.command", "read a message's Received chain into hops and delays"),
+    "release": ("kit.authoring.command", "generate the student notebooks from solutions/"),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    from importlib.util import find_spec
+
+    out = {}
+    for name, (module, text) in COMMANDS.items():
+        try:
+            if find_spec(module) is not None:
+                out[name] = (module, text)
+        except ModuleNotFoundError:
+            continue
+    return out
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, str]]:
+    parser = argparse.ArgumentParser(prog="smtpkit", description="The SMTP course kit.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"smtpkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    modules = {}
+    for name, (module, text) in _available().items():
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=text, description=(mod.__doc__ or text).strip().splitlines()[0])
+        mod.configure(p)
+        modules[name] = module
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    return int(importlib.import_module(modules[args.command]).run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

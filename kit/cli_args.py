@@ -1,0 +1,53 @@
+"""Argument types shared by the `smtpkit` subcommands: each bad value gets a clear message
+(argparse then exits with code 2)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .protocol import ProtocolError, parse_address
+
+
+def port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is outside 1-65535")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be positive")
+    return value
+
+
+def mailbox_address(text: str) -> str:
+    try:
+        return str(parse_address(text.strip("<>")))
+    except ProtocolError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address: {exc}") from None
+
+
+def domain(text: str) -> str:
+    try:
+        parse_address(f"x@{text}")
+    except ProtocolError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a domain name") from None
+    return text.lower()
