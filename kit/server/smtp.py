@@ -205,6 +205,8 @@ class LabSMTP(SMTP):
             rule = self._match(verb, arg)
             if rule is None:
                 await method(arg)
+                if self._drop_after_command:  # set by a DOT rule while DATA ran
+                    self._drop("dropped the connection after the final dot (behaviour)")
                 return
             if rule.delay:
                 await asyncio.sleep(rule.delay)
@@ -213,7 +215,7 @@ class LabSMTP(SMTP):
             else:
                 self._drop_after_354 = rule.disconnect and verb == "DATA"
                 await method(arg)
-            if rule.disconnect and verb != "DATA" or self._drop_after_command:
+            if (rule.disconnect and verb != "DATA") or self._drop_after_command:
                 self._drop(f"dropped the connection after {verb} (behaviour)")
 
         return run
