@@ -36,6 +36,10 @@ class SMTPTimeout(SMTPClientError, TimeoutError):
     pass
 
 
+class SMTPConnectError(SMTPClientError, ConnectionError):
+    """Nobody listens there (connection refused), or the address is unreachable."""
+
+
 def message_bytes(message: str | bytes | EmailMessage) -> bytes:
     """The message as bytes with CRLF line ends (an `EmailMessage` via its SMTP policy)."""
     if isinstance(message, EmailMessage):
@@ -70,6 +74,8 @@ class SMTPSession:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except TimeoutError:
             raise SMTPTimeout(f"no connection to {self.host}:{self.port} within {self.timeout}s") from None
+        except OSError as exc:
+            raise SMTPConnectError(f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}") from None
         self.transcript.add("info", f"connected to {self.host}:{self.port}")
         self.greeting = self.read_reply()
         return self.greeting
@@ -118,7 +124,7 @@ class SMTPSession:
                 raise SMTPTimeout(f"no reply within {self.timeout}s") from None
             except OSError as exc:
                 self.close()
-                raise SMTPDisconnected(f"connection lost: {exc}") from None
+                raise SMTPDisconnected(f"the server closed the connection ({exc.strerror or exc})") from None
             if not chunk:
                 self.close()
                 raise SMTPDisconnected("the server closed the connection")
