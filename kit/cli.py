@@ -20,35 +20,42 @@ COMMANDS = {
 
 
 def _available() -> dict[str, tuple[str, str]]:
+    """The commands whose modules exist (a module is looked up, not imported)."""
     from importlib.util import find_spec
 
     out = {}
     for name, (module, text) in COMMANDS.items():
         try:
-            if find_spec(module) is not None:
+            if find_spec(module.rsplit(".", 1)[0]) is not None:
                 out[name] = (module, text)
         except ModuleNotFoundError:
             continue
     return out
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, str]]:
-    parser = argparse.ArgumentParser(prog="smtpkit", description="The SMTP course kit.")
+def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, dict[str, str]]:
+    """Only the chosen command's module is imported, so `smtpkit send` starts fast even
+    when another command needs heavy packages."""
     from . import __version__
 
+    parser = argparse.ArgumentParser(prog="smtpkit", description="The SMTP course kit.")
     parser.add_argument("--version", action="version", version=f"smtpkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     modules = {}
     for name, (module, text) in _available().items():
-        mod = importlib.import_module(module)
-        p = sub.add_parser(name, help=text, description=(mod.__doc__ or text).strip().splitlines()[0])
-        mod.configure(p)
+        p = sub.add_parser(name, help=text, description=text)
+        if name == chosen:
+            mod = importlib.import_module(module)
+            p.description = (mod.__doc__ or text).strip().splitlines()[0]
+            mod.configure(p)
         modules[name] = module
     return parser, modules
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, modules = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser, modules = build_parser(argv)
     args = parser.parse_args(argv)
     return int(importlib.import_module(modules[args.command]).run(args) or 0)
 
