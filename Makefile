@@ -1,0 +1,38 @@
+# Two commands for a fresh machine with Python >= 3.10:
+#   make lab    install everything into .venv and open the course in JupyterLab
+#   make test   install the test dependencies into .venv and run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+PIP     = $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: lab test install lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[lab]"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[test,lab]"
+	touch $@
+
+install: $(VENV)/.installed-lab
+
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check kit tests benchmarks
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
