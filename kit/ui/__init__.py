@@ -1,0 +1,6 @@
+"""Widgets for the notebooks (ipywidgets, imported only when a widget is made)."""
+
+from .console import SMTPConsole
+from .explorer import ReplyCodeExplorer, explain_html
+
+__all__ = ["SMTPConsole", "ReplyCodeExplorer", "explain_html"]

@@ -1,0 +1,89 @@
+"""An SMTP console widget: play telnet inside the notebook.
+
+Type a command, press Enter or *Send*, and the dialogue grows below, client lines in
+blue, server lines in green, as in the seed's live telnet demo. After ``354`` the lines
+you type are message data, until a line with a single dot. It drives a real
+`SMTPSession` against a real server; `submit` is what the button calls, so the logic
+can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+
+from ..client import SMTPClientError, SMTPSession
+from ..transcript import ARROWS
+
+_COLOURS = {"client": "#1f5fa8", "server": "#1e7b34", "info": "#777"}
+
+
+class SMTPConsole:
+    """``SMTPConsole(server.host, server.port)``; display it as the last line of a cell."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 25, *, timeout: float = 10.0) -> None:
+        import ipywidgets as w
+
+        self.host, self.port, self.timeout = host, port, timeout
+        self.session: SMTPSession | None = None
+        self.command = w.Text(placeholder="e.g. EHLO me, then MAIL FROM:<you@example.test>",
+                              layout=w.Layout(width="60%"), description="command:")
+        self.send_button = w.Button(description="Send", button_style="primary")
+        self.reconnect_button = w.Button(description="Reconnect")
+        self.status = w.HTML()
+        self.log = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="4px", min_height="120px"))
+        self.command.on_submit(lambda _: self.submit(self.command.value))
+        self.send_button.on_click(lambda _: self.submit(self.command.value))
+        self.reconnect_button.on_click(lambda _: self.connect())
+        self.widget = w.VBox([w.HBox([self.command, self.send_button, self.reconnect_button]),
+                              self.status, self.log])
+        self.widget.add_class("kit-smtp-console")
+        self.connect()
+
+    def connect(self) -> None:
+        """(Re)open the connection and show the greeting."""
+        if self.session is not None:
+            self.session.close()
+        self.session = SMTPSession(self.host, self.port, timeout=self.timeout, connect=False)
+        try:
+            self.session.connect()
+            self.status.value = f"connected to {html.escape(self.host)}:{self.port}"
+        except SMTPClientError as exc:
+            self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+        self._render()
+
+    def submit(self, line: str) -> None:
+        """Send one typed line (what Enter and the Send button do)."""
+        self.command.value = ""
+        if self.session is None or not self.session.connected:
+            self.status.value = "not connected: press Reconnect"
+            return
+        try:
+            reply = self.session.send_raw(line)
+            if reply is not None and reply.code in (221, 421):  # the server closes after these
+                self.session.close()
+            in_data = self.session._in_data
+            self.status.value = ("message data: end with a line holding only '.'" if in_data
+                                 else f"connected to {html.escape(self.host)}:{self.port}")
+            if not self.session.connected:
+                self.status.value = "the server closed the connection"
+        except ValueError as exc:
+            self.status.value = html.escape(str(exc))
+        except SMTPClientError as exc:
+            self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+        self._render()
+
+    def _render(self) -> None:
+        rows = []
+        for ln in self.session.transcript.lines if self.session else []:
+            rows.append(f"<div style='color:{_COLOURS[ln.direction]};font-family:monospace;white-space:pre'>"
+                        f"{html.escape(ARROWS[ln.direction] + ln.text)}</div>")
+        self.log.value = "".join(rows)
+
+    @property
+    def transcript_text(self) -> str:
+        return self.session.transcript.to_text() if self.session else ""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,58 @@
+"""The widgets' logic, driven through the same methods their buttons call (real ipywidgets
+objects; the browser test of issue 7 clicks the real thing)."""
+
+from __future__ import annotations
+
+from kit.ui import ReplyCodeExplorer, SMTPConsole, explain_html
+
+
+def test_console_plays_telnet_against_the_lab_server(server):
+    console = SMTPConsole(server.host, server.port)
+    assert "220 lab.example.test ESMTP smtpkit" in console.log.value
+    for line in ["EHLO me", "MAIL FROM:<a@x.test>", "RCPT TO:<b@example.test>", "DATA"]:
+        console.submit(line)
+    assert "message data" in console.status.value
+    for line in ["Subject: console", "", "typed by hand", "."]:
+        console.submit(line)
+    assert "250 2.0.0 Ok: queued as" in console.log.value
+    assert "250-PIPELINING" in console.log.value
+    assert console.command.value == ""
+    console.submit("QUIT")
+    assert "closed" in console.status.value
+    console.submit("NOOP")
+    assert "not connected" in console.status.value
+    console.connect()
+    assert console.session.connected
+    assert server.mailbox.latest.subject == "console"
+
+
+def test_console_escapes_and_colours():
+    from kit.server import LabServer
+
+    with LabServer() as srv:
+        console = SMTPConsole(srv.host, srv.port)
+        console.submit("VRFY <script>alert(1)</script>")
+        assert "<script>" not in console.log.value and "&lt;script&gt;" in console.log.value
+        assert "#1f5fa8" in console.log.value and "#1e7b34" in console.log.value
+
+
+def test_console_reports_a_server_that_is_not_there():
+    from kit.server import LabServer
+
+    with LabServer() as srv:
+        port = srv.port
+    console = SMTPConsole("127.0.0.1", port, timeout=2)
+    assert "cannot connect" in console.status.value
+
+
+def test_explorer_explains_digits_and_enhanced_codes():
+    explorer = ReplyCodeExplorer()
+    explorer.code.value = "451"
+    text = explorer.result.value
+    assert "local error in processing" in text and "Transient negative" in text and "Mail system" in text
+    explorer.pick.value = "354"
+    assert explorer.code.value == "354" and "Start mail input" in explorer.result.value
+    assert "Bad destination mailbox address" in explain_html("550 5.1.1 User unknown")
+    assert "not part of SMTP" in explain_html("150") and "Not a valid SMTP reply" in explain_html("150")
+    assert "not a" in explain_html("abc") or "not a three-digit" in explain_html("abc")
+    assert "read it digit by digit" in explain_html("259")
