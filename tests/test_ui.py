@@ -17,6 +17,8 @@ def test_console_plays_telnet_against_the_lab_server(server):
     assert "250 2.0.0 Ok: queued as" in console.log.value
     assert "250-PIPELINING" in console.log.value
     assert console.command.value == ""
+    console.command.value = "NOOP"  # what pressing Enter in the text field does
+    assert console.log.value.count("250 2.0.0 Ok") >= 1 and console.command.value == ""
     console.submit("QUIT")
     assert "closed" in console.status.value
     console.submit("NOOP")

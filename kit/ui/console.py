@@ -1,10 +1,10 @@
 """An SMTP console widget: play telnet inside the notebook.
 
-Type a command, press Enter or *Send*, and the dialogue grows below, client lines in
-blue, server lines in green, as in the seed's live telnet demo. After ``354`` the lines
-you type are message data, until a line with a single dot. It drives a real
-`SMTPSession` against a real server; `submit` is what the button calls, so the logic
-can be tested without a browser.
+Type a command, press Enter or *Send* (*Send* on an empty field sends an empty line),
+and the dialogue grows below, client lines in blue, server lines in green, as in the
+seed's live telnet demo. After ``354`` the lines you type are message data, until a
+line with a single dot. It drives a real `SMTPSession` against a real server; `submit`
+is what the button calls, so the logic can be tested without a browser.
 """
 
 from __future__ import annotations
@@ -26,18 +26,26 @@ class SMTPConsole:
         self.host, self.port, self.timeout = host, port, timeout
         self.session: SMTPSession | None = None
         self.command = w.Text(placeholder="e.g. EHLO me, then MAIL FROM:<you@example.test>",
-                              layout=w.Layout(width="60%"), description="command:")
+                              layout=w.Layout(width="60%"), description="command:",
+                              continuous_update=False)
         self.send_button = w.Button(description="Send", button_style="primary")
         self.reconnect_button = w.Button(description="Reconnect")
         self.status = w.HTML()
         self.log = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="4px", min_height="120px"))
-        self.command.on_submit(lambda _: self.submit(self.command.value))
+        # Enter (or leaving the field) commits the value; an empty line (the blank line between
+        # header and body) is sent with the button, since an unchanged value fires no event.
+        self._resetting = False
+        self.command.observe(self._on_value, names="value")
         self.send_button.on_click(lambda _: self.submit(self.command.value))
         self.reconnect_button.on_click(lambda _: self.connect())
         self.widget = w.VBox([w.HBox([self.command, self.send_button, self.reconnect_button]),
                               self.status, self.log])
         self.widget.add_class("kit-smtp-console")
         self.connect()
+
+    def _on_value(self, change: dict) -> None:
+        if not self._resetting and change["new"] != "":
+            self.submit(change["new"])
 
     def connect(self) -> None:
         """(Re)open the connection and show the greeting."""
@@ -53,7 +61,9 @@ class SMTPConsole:
 
     def submit(self, line: str) -> None:
         """Send one typed line (what Enter and the Send button do)."""
+        self._resetting = True
         self.command.value = ""
+        self._resetting = False
         if self.session is None or not self.session.connected:
             self.status.value = "not connected: press Reconnect"
             return
