@@ -170,3 +170,12 @@ def test_client_vanishing_mid_data_loses_nothing_already_accepted(raw, server):
     with smtplib.SMTP(server.host, server.port) as s:
         s.sendmail("a@x.test", ["b@example.test"], "Subject: third\r\n\r\nx\r\n")
     assert [m.subject for m in server.mailbox] == ["first", "third"]
+
+
+def test_bare_lf_commands_are_served_but_noted_in_the_transcript(raw, server):
+    c = raw()
+    c.reply()
+    c.send("HELO lazy\n")
+    assert c.reply() == "250 lab.example.test"
+    text = server.transcripts.last.to_text()
+    assert " -> HELO lazy\n=== the line above ended in a bare LF" in text

@@ -29,6 +29,10 @@ from .behaviours import STAGES, Behaviour
 if TYPE_CHECKING:
     from .lab_server import LabState
 
+#: Noted in the transcript after a command line that ended in LF alone: servers are lenient
+#: about it, but it is a bug in the client (RFC 5321 §2.3.8: lines end in CRLF).
+BARE_LF_NOTE = "the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5321 §2.3.8)"
+
 #: Lines of message data kept in a transcript per message; the rest are counted.
 DATA_LINES_SHOWN = 60
 
@@ -129,6 +133,8 @@ class LabSMTP(SMTP):
             if self._data_lines > DATA_LINES_SHOWN:
                 return
         self.lab.record(self.transcript, "client", text)
+        if raw.endswith(b"\n") and not raw.endswith(b"\r\n"):
+            self.lab.record(self.transcript, "info", BARE_LF_NOTE)
 
     async def push(self, status: str | bytes) -> None:
         text = status.decode("utf-8", errors="replace") if isinstance(status, bytes) else status
