@@ -239,3 +239,16 @@ def test_dot_stuffed_lines_are_unstuffed(server):
         s.sendmail("a@x.test", ["b@example.test"], "Subject: dots\r\n\r\n.leading\r\n..two\r\n.\r\nend\r\n")
     body = server.mailbox.latest.message.get_content()
     assert body == ".leading\n..two\n.\nend\n"
+
+
+def test_bare_postmaster_is_accepted(raw, server):
+    """RFC 5321 §4.5.1: every server MUST accept RCPT TO:<Postmaster> without a domain."""
+    c = raw()
+    c.reply()
+    c.cmd("HELO me")
+    c.cmd("MAIL FROM:<a@x.test>")
+    assert c.cmd("RCPT TO:<Postmaster>") == "250 2.1.5 Ok"
+    c.cmd("DATA")
+    c.send("Subject: hi postmaster\r\n\r\nx\r\n.\r\n")
+    assert c.reply().startswith("250 ")
+    assert server.mailbox.latest.envelope.rcpt_tos == ("Postmaster",)

@@ -5,7 +5,7 @@ exercise checkers and the notebooks share one tested piece (the sans-I/O idea of
 Each name cites the RFC 5321 section it implements.
 """
 
-from .addresses import NULL_PATH, Address, Path, format_path, parse_address, parse_path
+from .addresses import NULL_PATH, Address, Path, format_path, is_address_literal, parse_address, parse_path
 from .codes import (
     DEFAULT_ENHANCED,
     KNOWN_CODES,
@@ -35,13 +35,13 @@ from .data import (
     long_lines,
     to_crlf,
 )
-from .ehlo import EhloInfo, format_ehlo, parse_ehlo
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from .extensions import EhloInfo, format_ehlo, parse_ehlo
 from .received import address_literal, format_received, with_protocol
 from .replies import Reply, ReplyReader, format_reply, parse_reply, split_enhanced
 
 __all__ = [
-    "NULL_PATH", "Address", "Path", "format_path", "parse_address", "parse_path",
+    "NULL_PATH", "Address", "Path", "format_path", "is_address_literal", "parse_address", "parse_path",
     "DEFAULT_ENHANCED", "KNOWN_CODES", "CodeExplanation", "explain", "explain_enhanced",
     "KNOWN_VERBS", "Command", "ehlo", "format_command", "format_params", "helo", "mail_from",
     "parse_command", "parse_params", "rcpt_to",

@@ -7,6 +7,7 @@ used for bounces so that a bounce never causes another bounce (§4.5.5).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -25,8 +26,30 @@ _QUOTED_STRING = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\U0010FFFF]|
 # §4.1.2 Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str]
 _LABEL = r"[A-Za-z0-9\u0080-\U0010FFFF](?:[A-Za-z0-9\-\u0080-\U0010FFFF]*[A-Za-z0-9\u0080-\U0010FFFF])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\Z")
-# §4.1.3 address literals: [IPv4] or [IPv6:...] or [tag:content]
-_ADDRESS_LITERAL = re.compile(r"\[(?:[0-9.]+|IPv6:[0-9A-Fa-f:.]+|[A-Za-z0-9-]*[A-Za-z0-9]:[\x21-\x5a\x5e-\x7e]+)\]\Z")
+# §4.1.3 General-address-literal = Standardized-tag ":" 1*dcontent
+_GENERAL_LITERAL = re.compile(r"([A-Za-z0-9-]*[A-Za-z0-9]):[\x21-\x5a\x5e-\x7e]+\Z")
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}\Z")
+
+
+def is_address_literal(text: str) -> bool:
+    """``[192.0.2.1]``, ``[IPv6:2001:db8::1]`` or ``[tag:content]`` (§4.1.3), addresses checked."""
+    if not (text.startswith("[") and text.endswith("]")):
+        return False
+    inner = text[1:-1]
+    if inner[:5].upper() == "IPV6:":
+        try:
+            ipaddress.IPv6Address(inner[5:])
+            return True
+        except ValueError:
+            return False
+    if _IPV4.match(inner):
+        try:
+            ipaddress.IPv4Address(inner)
+            return True
+        except ValueError:
+            return False
+    general = _GENERAL_LITERAL.match(inner)
+    return bool(general) and general.group(1).upper() != "IPV6"
 
 
 @dataclass(frozen=True)
@@ -46,7 +69,9 @@ class Address:
                 f"local part longer than {MAX_LOCAL_PART} octets (RFC 5321 §4.5.3.1.1)",
                 "553 5.1.3 Local part too long",
             )
-        if not (_DOMAIN.match(self.domain) or _ADDRESS_LITERAL.match(self.domain)):
+        if self.is_bare_postmaster:
+            return
+        if not (_DOMAIN.match(self.domain) or is_address_literal(self.domain)):
             raise ProtocolError(
                 f"bad domain {self.domain!r} (RFC 5321 §4.1.2)", "553 5.1.2 Bad destination domain syntax"
             )
@@ -56,8 +81,13 @@ class Address:
                 "553 5.1.2 Domain too long",
             )
 
+    @property
+    def is_bare_postmaster(self) -> bool:
+        """``<Postmaster>`` without a domain, which every server MUST accept (§4.5.1)."""
+        return self.domain == "" and self.local_part.lower() == "postmaster"
+
     def __str__(self) -> str:
-        return f"{self.local_part}@{self.domain}"
+        return self.local_part if self.is_bare_postmaster else f"{self.local_part}@{self.domain}"
 
     @property
     def is_ascii(self) -> bool:
@@ -90,7 +120,7 @@ class Path:
 NULL_PATH = Path(None)
 
 
-def parse_path(text: str, *, allow_null: bool = False) -> Path:
+def parse_path(text: str, *, allow_null: bool = False, allow_postmaster: bool = False) -> Path:
     """Parse ``<local@domain>`` (or ``<>`` when allowed: MAIL FROM only, §4.5.5).
 
     A source route (``<@relay:user@host>``, §4.1.2 A-d-l) is accepted and ignored, as
@@ -109,6 +139,8 @@ def parse_path(text: str, *, allow_null: bool = False) -> Path:
             return NULL_PATH
         raise ProtocolError("the null path <> is only allowed in MAIL FROM (RFC 5321 §4.5.5)",
                             "501 5.1.3 Bad recipient address syntax")
+    if allow_postmaster and inner.lower() == "postmaster":  # RCPT TO:<Postmaster>, §4.1.1.3
+        return Path(Address(inner, ""))
     if inner.startswith("@") and ":" in inner:  # obsolete source route
         inner = inner.split(":", 1)[1]
     return Path(parse_address(inner))

@@ -131,10 +131,11 @@ class CodeExplanation:
 
 def explain(code: int | str) -> CodeExplanation:
     """Explain a three-digit reply code by its digits (§4.2.1) and, if known, §4.2.2's text."""
-    try:
-        value = int(str(code).strip()[:3])
-    except ValueError:
-        raise ValueError(f"{code!r} is not a three-digit reply code") from None
+    text = str(code).strip()
+    digits = text[:3]
+    if not (len(digits) == 3 and digits.isdigit() and (len(text) == 3 or text[3] in " -")):
+        raise ValueError(f"{code!r} is not a three-digit reply code")
+    value = int(digits)
     if not 100 <= value <= 599 or value % 100 // 10 > 5:
         raise ValueError(f"{value} is not a reply code: first digit 2-5 (1 in RFC 821), second 0-5 "
                          "(RFC 5321 §4.2)")

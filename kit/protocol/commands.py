@@ -93,7 +93,7 @@ def _parse_mail_or_rcpt(verb: str, argument: str) -> Command:
     if not rest:
         raise _syntax(verb, usage)
     path_text, param_text = _split_path(rest)
-    path = parse_path(path_text, allow_null=(verb == "MAIL"))
+    path = parse_path(path_text, allow_null=(verb == "MAIL"), allow_postmaster=(verb == "RCPT"))
     return Command(verb, argument, path, parse_params(param_text))
 
 
@@ -123,12 +123,18 @@ def parse_command(line: str | bytes) -> Command:
         return _parse_mail_or_rcpt(verb, argument)
     if verb in ("VRFY", "EXPN") and not argument:
         raise _syntax(verb, f"{verb} address")
+    if verb == "AUTH" and not argument:
+        raise _syntax(verb, "AUTH mechanism [initial-response]")  # RFC 4954 §4
+    if verb == "BDAT" and not (argument.split() and argument.split()[0].isdigit()):
+        raise _syntax(verb, "BDAT chunk-size [LAST]")  # RFC 3030 §2
     return Command(verb, argument)
 
 
 def format_command(verb: str, argument: str = "") -> str:
     """``format_command("helo", "me")`` -> ``"HELO me"`` (no CRLF)."""
     verb = verb.upper()
+    if not verb.isascii() or not verb.isalpha():
+        raise ProtocolError(f"a command verb is letters only, got {verb!r} (command injection?)")
     if "\r" in argument or "\n" in argument:
         raise ProtocolError("a command argument may not contain CR or LF (command injection)")
     return f"{verb} {argument}" if argument else verb

@@ -158,6 +158,8 @@ class ReplyReader:
                 if len(self._buffer) > self._max_line:
                     raise RemoteProtocolError(f"reply line longer than {self._max_line} octets")
                 break
+            if nl > self._max_line:
+                raise RemoteProtocolError(f"reply line longer than {self._max_line} octets")
             raw = bytes(self._buffer[: nl + 1])
             del self._buffer[: nl + 1]
             line = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")

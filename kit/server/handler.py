@@ -46,6 +46,9 @@ class LabHandler:
         return "250 2.1.0 Ok"
 
     async def handle_RCPT(self, server, session, envelope, address: str, options: list[str]) -> str:
+        if address.lower() == "postmaster":  # RCPT TO:<Postmaster> (RFC 5321 §4.5.1)
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 Ok"
         addr = parse_address(address)
         if not self.config.is_local_domain(addr.domain):
             # Never an open relay: only mail for our own domains is accepted (RFC 5321 §7.1, §3.6.2).

@@ -46,9 +46,9 @@ def parse_ehlo(reply: Reply) -> EhloInfo:
     domain, _, greeting = first.partition(" ")
     extensions: dict[str, tuple[str, ...]] = {}
     for line in rest:
-        keyword, *params = line.split()
-        if keyword:
-            extensions[keyword.upper()] = tuple(params)
+        words = line.split()
+        if words:  # a blank line carries no extension
+            extensions[words[0].upper()] = tuple(words[1:])
     return EhloInfo(domain, greeting, extensions)
 
 
