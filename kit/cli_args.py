@@ -45,6 +45,13 @@ def mailbox_address(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not an address: {exc}") from None
 
 
+def credentials(text: str) -> tuple[str, str]:
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise argparse.ArgumentTypeError(f"{text!r}: give USER:PASSWORD")
+    return user, password
+
+
 def domain(text: str) -> str:
     try:
         parse_address(f"x@{text}")

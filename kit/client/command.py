@@ -19,14 +19,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the body text, or - to read it from standard input")
     parser.add_argument("--ehlo", default="client.example.test", help="the name to introduce ourselves with")
     parser.add_argument("--timeout", type=cli_args.positive_float, default=10.0)
+    parser.add_argument("--tls", action="store_true", help="STARTTLS before sending (RFC 3207)")
+    parser.add_argument("--cafile", default=None, help="trust this CA certificate (e.g. the one serve --tls prints)")
+    parser.add_argument("--auth", type=cli_args.credentials, metavar="USER:PASSWORD", help="AUTH PLAIN (RFC 4954)")
 
 
 def run(args: argparse.Namespace) -> int:
+    import ssl
+
     from .send import send_mail
 
     body = sys.stdin.read() if args.body == "-" else args.body
     result = send_mail(args.host, args.port, args.sender, args.recipients, subject=args.subject, body=body,
-                       ehlo_name=args.ehlo, timeout=args.timeout)
+                       ehlo_name=args.ehlo, timeout=args.timeout, auth=args.auth,
+                       starttls=ssl.create_default_context(cafile=args.cafile) if args.tls else False)
     if result.transcript is not None:
         print(result.transcript.to_text())
     if not result.ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -56,9 +57,12 @@ class SendResult:
 
 def send_mail(host: str, port: int, sender: str, recipients: list[str] | str,
               message: str | bytes | EmailMessage | None = None, *, subject: str = "", body: str = "",
-              ehlo_name: str = "client.example.test", timeout: float = 10.0) -> SendResult:
+              ehlo_name: str = "client.example.test", timeout: float = 10.0,
+              starttls: bool | ssl.SSLContext = False, auth: tuple[str, str] | None = None) -> SendResult:
     """Send one message: EHLO (HELO if refused), MAIL, one RCPT per recipient, DATA, QUIT.
 
+    ``starttls`` (True or an ``ssl.SSLContext``) upgrades to TLS first (RFC 3207) and
+    ``auth=(user, password)`` logs in with AUTH PLAIN (RFC 4954).
     Recipients the server refuses are skipped (RFC 5321 §3.3: the transaction goes on for
     the others); with none accepted the client sends RSET instead of DATA. Never raises for
     a refusal or a lost connection: look at the result.
@@ -77,6 +81,20 @@ def send_mail(host: str, port: int, sender: str, recipients: list[str] | str,
             return result
         if not session.ehlo(ehlo_name).is_positive:
             session.helo(ehlo_name)
+        if starttls:
+            context = starttls if isinstance(starttls, ssl.SSLContext) else None
+            reply = session.starttls(context)
+            if reply.code != 220:
+                result.error = f"STARTTLS refused: {reply.code} {reply.text}"
+                session.quit()
+                return result
+            session.ehlo(ehlo_name)
+        if auth is not None:
+            reply = session.auth(*auth)
+            if reply.code != 235:
+                result.error = f"AUTH refused: {reply.code} {reply.text}"
+                session.quit()
+                return result
         reply = session.mail(sender)
         if not reply.is_positive:
             result.error = f"MAIL refused: {reply.code} {reply.text}"

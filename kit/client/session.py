@@ -8,7 +8,9 @@ in a course, a ``550`` is something to look at, not an exception to catch.
 
 from __future__ import annotations
 
+import base64
 import socket
+import ssl
 from email.message import EmailMessage
 
 from ..protocol import (
@@ -196,6 +198,47 @@ class SMTPSession:
 
     def help(self, topic: str = "") -> Reply:
         return self.command(format_command("HELP", topic))
+
+    def starttls(self, context: ssl.SSLContext | None = None) -> Reply:
+        """STARTTLS (RFC 3207): on 220, wrap the connection in TLS; say EHLO again afterwards.
+
+        ``context`` decides whom to trust (e.g. ``server.client_tls_context()`` for a lab
+        server); the default trusts the system's CAs and checks the host name.
+        """
+        reply = self.command("STARTTLS")
+        if reply.code != 220:
+            return reply
+        context = context or ssl.create_default_context()
+        try:
+            self._sock = context.wrap_socket(self._sock, server_hostname=self.host)
+        except (ssl.SSLError, OSError) as exc:
+            self.close()
+            raise SMTPClientError(f"TLS handshake failed: {exc}") from None
+        # Anything received before the handshake is discarded (RFC 3207 §4.2).
+        self._reader, self._replies = ReplyReader(), []
+        self.extensions = None
+        self.transcript.add("info", f"TLS started ({self._sock.version()} {self._sock.cipher()[0]})")
+        return reply
+
+    @property
+    def tls(self) -> bool:
+        return isinstance(self._sock, ssl.SSLSocket)
+
+    def auth(self, user: str, password: str, mechanism: str = "PLAIN") -> Reply:
+        """AUTH PLAIN or LOGIN (RFC 4954, RFC 4616); credentials travel base64-encoded, not
+        encrypted: without TLS anyone on the path can read them."""
+        mechanism = mechanism.upper()
+        if mechanism == "PLAIN":
+            token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+            return self.command(f"AUTH PLAIN {token}")
+        if mechanism == "LOGIN":
+            reply = self.command("AUTH LOGIN")
+            for answer in (user, password):
+                if reply.code != 334:
+                    return reply
+                reply = self.command(base64.b64encode(answer.encode()).decode())
+            return reply
+        raise ValueError(f"mechanism {mechanism!r}: this client knows PLAIN and LOGIN")
 
     def quit(self) -> Reply:
         reply = self.command("QUIT")

@@ -27,6 +27,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-recipients", type=cli_args.positive_int, default=100, metavar="N")
     parser.add_argument("--idle-timeout", type=cli_args.positive_float, default=300.0, metavar="SECONDS")
     parser.add_argument("--no-fsync", action="store_true", help="do not flush each message to disk before 250")
+    parser.add_argument("--tls", action="store_true",
+                        help="offer STARTTLS with a certificate from a throw-away CA made now (its path is printed)")
+    parser.add_argument("--auth", type=cli_args.credentials, action="append", metavar="USER:PASSWORD",
+                        help="offer AUTH PLAIN/LOGIN for this user (repeatable); only after STARTTLS")
+    parser.add_argument("--auth-without-tls", action="store_true",
+                        help="offer AUTH before STARTTLS too (to show why that is a bad idea)")
     parser.add_argument("--quiet", action="store_true", help="print only the listening line")
 
 
@@ -50,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         on_line=None if args.quiet else show, host=args.host, port=args.port, maildir=args.maildir,
         hostname=args.hostname, domains=args.domains or ["example.test"], users=args.users,
         vrfy=not args.no_vrfy, expn=args.expn, max_message_size=args.max_size,
-        max_recipients=args.max_recipients, idle_timeout=args.idle_timeout, durable=not args.no_fsync)
+        max_recipients=args.max_recipients, idle_timeout=args.idle_timeout, durable=not args.no_fsync,
+        tls=args.tls, auth=dict(args.auth) if args.auth else None, auth_require_tls=not args.auth_without_tls)
     try:
         server.start()
     except OSError as exc:
@@ -62,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     with lock:
         print(f"listening on {server.host}:{server.port}", flush=True)
         print(f"maildir {server.mailbox.path}", file=sys.stderr, flush=True)
+        if server.ca_path:
+            print(f"CA certificate {server.ca_path}", file=sys.stderr, flush=True)
     try:
         while not stop.wait(0.5):
             pass

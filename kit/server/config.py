@@ -36,6 +36,14 @@ class LabConfig:
     #: §4.5.3.1.4: a command line is at most 512 octets including CRLF.
     command_line_limit: int = 512
     behaviours: list[Behaviour] = field(default_factory=list)
+    #: STARTTLS (RFC 3207) with a certificate from a throw-away CA made at start.
+    tls: bool = False
+    #: AUTH PLAIN and LOGIN (RFC 4954) for these user -> password pairs.
+    auth: dict[str, str] | None = None
+    #: Offer AUTH only after STARTTLS (the safe default; switch off to teach why it matters).
+    auth_require_tls: bool = True
+    #: Refuse MAIL until the client has authenticated (530 5.7.0), as a submission server does.
+    require_auth: bool = False
 
     def __post_init__(self) -> None:
         self.domains = tuple(d.lower().rstrip(".") for d in self.domains)
@@ -47,6 +55,8 @@ class LabConfig:
             raise ValueError("max_message_size must be positive")
         if self.idle_timeout <= 0:
             raise ValueError("idle_timeout must be positive")
+        if self.require_auth and not self.auth:
+            raise ValueError("require_auth needs auth={user: password}")
         if self.port is not None and not 0 <= self.port <= 65535:
             raise ValueError(f"port {self.port} is not 0-65535")
 

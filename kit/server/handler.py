@@ -107,7 +107,8 @@ class LabHandler:
             rcpt_tos=tuple(envelope.rcpt_tos),
             peer=f"{session.peer[0]}:{session.peer[1]}" if session.peer else "",
             helo=session.host_name or "", received_at=time.time(), queue_id=queue_id,
-            mail_options=tuple(envelope.mail_options), protocol=protocol)
+            mail_options=tuple(envelope.mail_options), protocol=protocol,
+            rcpt_options={r: tuple(o) for r, o in getattr(envelope, "rcpt_dsn", {}).items()})
         try:
             await self.mailbox.deliver_async(content, record)
         except OSError:

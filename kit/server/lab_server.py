@@ -113,6 +113,8 @@ class LabServer:
         self.mailbox = Mailbox(path, durable=self.config.durable)
         self._state = LabState(self.config, self._listeners)
         self._controller: LabController | None = None
+        self.certificates = None
+        self._certdir = tempfile.TemporaryDirectory(prefix="smtpkit-tls-")
         self._lock = threading.Lock()
         self._address: tuple[str, int] | None = None
         self._finalizer = weakref.finalize(self, LabServer._cleanup, None, self.mailbox, self._tmp)
@@ -125,7 +127,7 @@ class LabServer:
                 return self
             sock = bind_socket(self.config.host, self.config.port or 0)
             handler = LabHandler(self.config, self.mailbox)
-            controller = LabController(handler, self._state, sock, ready_timeout=5.0)
+            controller = LabController(handler, self._state, sock, ready_timeout=5.0, **self._smtp_options())
             try:
                 controller.start()
             except BaseException:
@@ -137,6 +139,34 @@ class LabServer:
             self._finalizer.detach()
             self._finalizer = weakref.finalize(self, LabServer._cleanup, controller, self.mailbox, self._tmp)
             return self
+
+    def _smtp_options(self) -> dict[str, Any]:
+        """aiosmtpd's TLS and AUTH settings for this configuration."""
+        options: dict[str, Any] = {}
+        if self.config.tls:
+            if self.certificates is None:
+                from .tls import LabCertificates
+
+                self.certificates = LabCertificates(self.config.hostname, self._certdir.name)
+            options["tls_context"] = self.certificates.server_context()
+        if self.config.auth:
+            options["authenticator"] = _Authenticator(dict(self.config.auth))
+            options["auth_require_tls"] = self.config.auth_require_tls
+            options["auth_required"] = self.config.require_auth
+        else:
+            options["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]
+        return options
+
+    @property
+    def ca_path(self) -> str | None:
+        """The PEM file of the CA that signed this server's certificate (``tls=True`` only)."""
+        return str(self.certificates.ca_path) if self.certificates else None
+
+    def client_tls_context(self):
+        """An ``ssl.SSLContext`` for clients that trusts this server's throw-away CA."""
+        if self.certificates is None:
+            raise RuntimeError("this server has no TLS: create it with tls=True and start it")
+        return self.certificates.client_context()
 
     def stop(self) -> None:
         """Close every session (421), stop serving and free the port. Idempotent."""
@@ -225,6 +255,24 @@ class LabServer:
         return (f"<div><b>LabServer</b> {html.escape(self.config.hostname)}: {state}; domains "
                 f"{html.escape(', '.join(self.config.domains))}; {len(self.mailbox)} message(s), "
                 f"{len(self.transcripts)} session(s); Maildir <code>{html.escape(str(self.mailbox.path))}</code></div>")
+
+
+class _Authenticator:
+    """aiosmtpd authenticator for AUTH PLAIN/LOGIN against a user -> password table."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if isinstance(auth_data, LoginPassword):
+            login = auth_data.login.decode("utf-8", "replace")
+            password = auth_data.password.decode("utf-8", "replace")
+            if login in self.users and self.users[login] == password:
+                return AuthResult(success=True, auth_data=login)
+        # handled=False: aiosmtpd then answers 535 5.7.8 (with True it would answer nothing)
+        return AuthResult(success=False, handled=False)
 
 
 _shared: LabServer | None = None

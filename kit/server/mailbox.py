@@ -46,12 +46,15 @@ class Envelope:
     queue_id: str
     mail_options: tuple[str, ...] = ()
     protocol: str = "ESMTP"
+    #: ESMTP parameters given with each accepted RCPT (e.g. NOTIFY, ORCPT of RFC 3461).
+    rcpt_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict) -> Envelope:
         data = dict(data)
         data["rcpt_tos"] = tuple(data.get("rcpt_tos", ()))
         data["mail_options"] = tuple(data.get("mail_options", ()))
+        data["rcpt_options"] = {k: tuple(v) for k, v in data.get("rcpt_options", {}).items()}
         return cls(**data)
 
 

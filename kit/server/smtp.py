@@ -51,11 +51,14 @@ _REWRITE = [
     (re.compile(r"501 Syntax: DATA"), "501 5.5.4 Syntax: DATA"),
     (re.compile(r"501 Syntax: QUIT"), "501 5.5.4 Syntax: QUIT"),
 ]
-_NO_ENHANCED = {220, 334, 354}
+_NO_ENHANCED = {334, 354}
 
 
-def with_enhanced_code(reply: str) -> str:
-    """Give a reply its RFC 3463 code if it has none (``503 Error`` -> ``503 5.5.1 Error``)."""
+def with_enhanced_code(reply: str, *, greeting: bool = False) -> str:
+    """Give a reply its RFC 3463 code if it has none (``503 Error`` -> ``503 5.5.1 Error``).
+
+    The greeting keeps none (RFC 2034 §3); a later 220 (STARTTLS's) gets ``2.0.0``.
+    """
     for pattern, replacement in _REWRITE:
         if pattern.fullmatch(reply):
             return replacement
@@ -63,7 +66,7 @@ def with_enhanced_code(reply: str) -> str:
     if not code_text.isdigit():
         return reply
     code = int(code_text)
-    if code in _NO_ENHANCED or code not in DEFAULT_ENHANCED:
+    if (code == 220 and greeting) or code in _NO_ENHANCED or code not in DEFAULT_ENHANCED:
         return reply
     sep, text = reply[3:4], reply[4:]
     if split_enhanced(code, text)[0] is not None:
@@ -82,12 +85,42 @@ class _RecordingReader(asyncio.StreamReader):
         return line
 
 
+_NOTIFY = {"SUCCESS", "FAILURE", "DELAY"}
+
+
+def _check_dsn_mail(params: dict) -> str | None:
+    """Take RET and ENVID (RFC 3461 §4.3, §4.4) out of ``params``; a reply if malformed."""
+    ret = params.pop("RET", "")
+    if ret and ret.upper() not in ("FULL", "HDRS"):
+        return "501 5.5.4 Error: RET must be FULL or HDRS (RFC 3461 §4.3)"
+    if "ENVID" in params and not params.pop("ENVID"):
+        return "501 5.5.4 Error: ENVID needs a value (RFC 3461 §4.4)"
+    return None
+
+
+def _check_dsn_rcpt(params: dict) -> str | None:
+    """Take NOTIFY and ORCPT (RFC 3461 §4.1, §4.2) out of ``params``; a reply if malformed."""
+    notify = params.pop("NOTIFY", None)
+    if notify is not None:
+        values = {v.upper() for v in notify.split(",")}
+        if not (values == {"NEVER"} or (values and values <= _NOTIFY)):
+            return "501 5.5.4 Error: NOTIFY is NEVER or a list of SUCCESS,FAILURE,DELAY (RFC 3461 §4.1)"
+    orcpt = params.pop("ORCPT", None)
+    if orcpt is not None and ";" not in orcpt:
+        return "501 5.5.4 Error: ORCPT is addr-type;address, e.g. rfc822;bob@example.test (RFC 3461 §4.2)"
+    return None
+
+
 def _command_line(verb: str, arg: str | None) -> str:
     return f"{verb} {arg}" if arg else verb
 
 
 class LabSMTP(SMTP):
     """One SMTP session of a `LabServer` (aiosmtpd makes one object per connection)."""
+
+    # The challenges most servers send for AUTH LOGIN (aiosmtpd's own end in a NUL byte).
+    AuthLoginUsernameChallenge = "Username:"
+    AuthLoginPasswordChallenge = "Password:"
 
     def __init__(self, handler, *, lab: LabState, **kwargs) -> None:
         config = lab.config
@@ -108,6 +141,7 @@ class LabSMTP(SMTP):
         self._in_data = False
         self._data_lines = 0
         self._drop_after_354 = False
+        self._greeted = False
         self._drop_after_command = False
         self._smtp_methods = {verb: self._with_behaviours(verb, m) for verb, m in self._smtp_methods.items()}
 
@@ -138,7 +172,8 @@ class LabSMTP(SMTP):
 
     async def push(self, status: str | bytes) -> None:
         text = status.decode("utf-8", errors="replace") if isinstance(status, bytes) else status
-        text = with_enhanced_code(text)
+        text = with_enhanced_code(text, greeting=not self._greeted)
+        self._greeted = True
         if self.transcript is not None:
             self.lab.record(self.transcript, "server", text)
         if text.startswith("354"):
@@ -161,6 +196,14 @@ class LabSMTP(SMTP):
             self.lab.record(self.transcript, "info", why)
         if self.transport is not None:
             self.transport.close()
+
+    def connection_made(self, transport) -> None:
+        tls_done = self._original_transport is not None and self.transport is not None
+        super().connection_made(transport)
+        if tls_done and self.transcript is not None:
+            ssl_object = transport.get_extra_info("ssl_object")
+            what = f"{ssl_object.version()} {ssl_object.cipher()[0]}" if ssl_object else "TLS"
+            self.lab.record(self.transcript, "info", f"TLS started ({what}); the client must say EHLO again")
 
     # -- session life -------------------------------------------------------------------
     async def _handle_client(self) -> None:
@@ -292,7 +335,7 @@ class LabSMTP(SMTP):
             extensions.append("STARTTLS")
         if self._auth_methods and (not self._auth_require_tls or self._tls_protocol):
             extensions.append("AUTH " + " ".join(sorted(self._auth_methods)))
-        extensions += ["ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8", "HELP"]
+        extensions += ["ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "HELP"]
         await self._push_lines(format_ehlo(self.hostname, "", extensions))
 
     @syntax("MAIL FROM:<address>", extended=" [SP <mail-parameters>]")
@@ -330,6 +373,10 @@ class LabSMTP(SMTP):
                 await self.push("552 5.3.4 Error: message file too big")
                 return
         params.pop("AUTH", None)  # RFC 4954 §5: accepted; we trust no submitter's claim
+        problem = _check_dsn_mail(params)
+        if problem:
+            await self.push(problem)
+            return
         if params:
             await self.push(f"555 5.5.4 Error: unsupported MAIL parameter {next(iter(params))}")
             return
@@ -348,14 +395,23 @@ class LabSMTP(SMTP):
         cmd = await self._parse("RCPT", arg)
         if cmd is None:
             return
-        if cmd.params:
-            await self.push(f"555 5.5.4 Error: unsupported RCPT parameter {next(iter(cmd.params))}")
+        params = dict(cmd.params)
+        problem = _check_dsn_rcpt(params)
+        if problem:
+            await self.push(problem)
+            return
+        if params:
+            await self.push(f"555 5.5.4 Error: unsupported RCPT parameter {next(iter(params))}")
             return
         address = cmd.path.address
         if not address.is_ascii and not self.envelope.smtp_utf8:
             await self.push("553 5.6.7 Error: a non-ASCII address needs SMTPUTF8 (RFC 6531 §3.4)")
             return
-        status = await self._call_handler_hook("RCPT", str(address), (arg or "").split()[1:])
+        options = (arg or "").split()[1:]
+        status = await self._call_handler_hook("RCPT", str(address), options)
+        if status.startswith("2"):
+            self.envelope.rcpt_dsn = getattr(self.envelope, "rcpt_dsn", {})
+            self.envelope.rcpt_dsn[str(address)] = options
         await self.push(status)
 
     @syntax("VRFY <address>")

@@ -1,0 +1,162 @@
+"""STARTTLS (RFC 3207), AUTH (RFC 4954) and DSN parameters (RFC 3461), with smtplib,
+swaks and our client; certificates are made at run time."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import smtplib
+import ssl
+import subprocess
+import sys
+
+import pytest
+
+from kit import SMTPSession, send_mail
+from kit.server import LabServer
+
+USERS = {"alice": "s3cret"}
+
+
+@pytest.fixture
+def tls_server():
+    with LabServer(tls=True, auth=USERS) as srv:
+        yield srv
+
+
+def test_starttls_then_auth_with_smtplib(tls_server):
+    srv = tls_server
+    with smtplib.SMTP(srv.host, srv.port) as s:
+        s.ehlo("me")
+        assert s.has_extn("starttls") and not s.has_extn("auth")
+        assert s.starttls(context=srv.client_tls_context())[0] == 220
+        s.ehlo("me")
+        assert not s.has_extn("starttls") and s.has_extn("auth")
+        assert s.login("alice", "s3cret")[0] == 235
+        s.sendmail("alice@example.test", ["bob@example.test"], "Subject: secure\r\n\r\nx")
+    m = srv.mailbox.latest
+    assert " with ESMTPSA id " in m.message["Received"]
+    assert "TLS started (TLSv1" in srv.transcripts.last.to_text()
+    assert "<-  220 2.0.0 Ready to start TLS" in srv.transcripts.last.to_text()
+
+
+def test_tls_without_auth_is_esmtps(tls_server):
+    context = tls_server.client_tls_context()
+    r = send_mail(tls_server.host, tls_server.port, "a@x.test", "b@example.test", starttls=context)
+    assert r.ok
+    assert " with ESMTPS id " in tls_server.mailbox.latest.message["Received"]
+
+
+def test_certificate_is_verified_not_blindly_trusted(tls_server):
+    with SMTPSession(tls_server.host, tls_server.port) as s:
+        s.ehlo()
+        with pytest.raises(Exception, match="TLS handshake failed"):
+            s.starttls(ssl.create_default_context())  # the system CAs do not know our lab CA
+
+
+def test_auth_is_refused_before_tls_and_with_bad_credentials(tls_server):
+    with SMTPSession(tls_server.host, tls_server.port) as s:
+        s.ehlo()
+        assert s.auth("alice", "s3cret").code == 538
+        s.starttls(tls_server.client_tls_context())
+        s.ehlo()
+        bad = s.auth("alice", "wrong")
+        assert (bad.code, bad.enhanced) == (535, "5.7.8")
+        assert s.auth("mallory", "s3cret").code == 535
+        assert s.auth("alice", "s3cret", "LOGIN").code == 235
+        assert s.auth("alice", "s3cret").code == 503  # already authenticated
+
+
+def test_auth_login_challenges(tls_server):
+    with SMTPSession(tls_server.host, tls_server.port) as s:
+        s.ehlo()
+        s.starttls(tls_server.client_tls_context())
+        s.ehlo()
+        reply = s.command("AUTH LOGIN")
+        assert reply.code == 334 and reply.text == "VXNlcm5hbWU6"  # base64 of "Username:"
+
+
+def test_submission_server_requires_auth():
+    with LabServer(tls=True, auth=USERS, require_auth=True) as srv:
+        r = send_mail(srv.host, srv.port, "a@x.test", "b@example.test", starttls=srv.client_tls_context())
+        assert not r.ok and r.error.startswith("MAIL refused: 530")
+        r = send_mail(srv.host, srv.port, "a@x.test", "b@example.test", starttls=srv.client_tls_context(),
+                      auth=("alice", "s3cret"))
+        assert r.ok
+
+
+def test_auth_without_tls_for_teaching():
+    with LabServer(auth=USERS, auth_require_tls=False) as srv:
+        with smtplib.SMTP(srv.host, srv.port) as s:
+            s.ehlo("me")
+            assert s.has_extn("auth")
+            assert s.login("alice", "s3cret")[0] == 235
+        assert "AUTH PLAIN AGFsaWNlAHMzY3JldA==" in srv.transcripts.last.to_text()  # readable by anyone
+
+
+def test_no_auth_offered_without_users(server):
+    with SMTPSession(server.host, server.port) as s:
+        s.ehlo()
+        assert not s.extensions.supports("AUTH") and not s.extensions.supports("STARTTLS")
+        assert s.starttls().code == 454
+
+
+def test_dsn_parameters_are_accepted_and_kept(server):
+    with SMTPSession(server.host, server.port) as s:
+        s.ehlo()
+        assert s.extensions.supports("DSN")
+        assert s.mail("a@x.test", RET="HDRS", ENVID="QQ314159").code == 250
+        assert s.rcpt("b@example.test", NOTIFY="SUCCESS,FAILURE", ORCPT="rfc822;b@example.test").code == 250
+        assert s.data("Subject: dsn\n\nx").code == 250
+        assert s.rcpt("c@example.test", NOTIFY="MAYBE").code == 503  # no MAIL now; syntax checked after
+        s.mail("a@x.test")
+        assert s.rcpt("c@example.test", NOTIFY="MAYBE").code == 501
+        assert s.rcpt("c@example.test", ORCPT="nosemicolon").code == 501
+    env = server.mailbox.latest.envelope
+    assert "RET=HDRS" in env.mail_options and "ENVID=QQ314159" in env.mail_options
+    assert env.rcpt_options["b@example.test"] == ("NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;b@example.test")
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN"])
+def test_swaks_tls_auth(tls_server, mech):
+    run = subprocess.run(["swaks", "--server", f"{tls_server.host}:{tls_server.port}", "--to", "bob@example.test",
+                          "--tls", "--auth", mech, "--auth-user", "alice", "--auth-password", "s3cret"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stdout
+    assert "<~  235 2.7.0 Authentication successful" in run.stdout
+    assert " with ESMTPSA id " in tls_server.mailbox.latest.message["Received"]
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
+def test_swaks_bad_password(tls_server):
+    run = subprocess.run(["swaks", "--server", f"{tls_server.host}:{tls_server.port}", "--to", "bob@example.test",
+                          "--tls", "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "nope"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 28  # swaks: AUTH failed
+    assert "535 5.7.8" in run.stdout
+
+
+def test_cli_serve_tls_auth_and_send(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "kit", "serve", "--tls", "--auth", "alice:s3cret",
+                             "--maildir", str(tmp_path / "D")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        port = int(proc.stdout.readline().rsplit(":", 1)[1])
+        ca = None
+        for _ in range(5):
+            line = proc.stderr.readline()
+            if line.startswith("CA certificate "):
+                ca = line.split(" ", 2)[2].strip()
+                break
+        assert ca and ca.endswith(".pem")
+        run = subprocess.run([sys.executable, "-m", "kit", "send", "--port", str(port), "--from", "alice@example.test",
+                              "--to", "bob@example.test", "--tls", "--cafile", ca, "--auth", "alice:s3cret"],
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode == 0, run.stderr + run.stdout
+        assert "<-  235 2.7.0 Authentication successful" in run.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert len(list((tmp_path / "D" / "new").iterdir())) == 1
