@@ -160,3 +160,15 @@ def test_cli_serve_tls_auth_and_send(tmp_path):
         proc.communicate(timeout=15)
     assert proc.returncode == 0
     assert len(list((tmp_path / "D" / "new").iterdir())) == 1
+
+
+def test_submission_server_adds_missing_date_and_message_id():
+    with LabServer(submission=True, hostname="msa.example.test") as srv:
+        send_mail(srv.host, srv.port, "a@x.test", "b@example.test", "Subject: bare\r\n\r\nno date, no id\r\n")
+        m = srv.mailbox.latest.message
+        assert m["Date"] and m["Message-ID"].endswith("@msa.example.test>")
+        send_mail(srv.host, srv.port, "a@x.test", "b@example.test",
+                  "Subject: full\r\nDate: Sat, 22 Nov 2014 20:25:31 +0100\r\nMessage-ID: <1@x.test>\r\n\r\nx\r\n")
+        m = srv.mailbox.latest.message
+        assert m["Message-ID"] == "<1@x.test>" and m["Date"] == "Sat, 22 Nov 2014 20:25:31 +0100"
+        assert len(m.get_all("Date")) == 1

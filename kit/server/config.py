@@ -44,6 +44,8 @@ class LabConfig:
     auth_require_tls: bool = True
     #: Refuse MAIL until the client has authenticated (530 5.7.0), as a submission server does.
     require_auth: bool = False
+    #: Act as a message submission agent (RFC 6409 §8): add Date and Message-ID when missing.
+    submission: bool = False
 
     def __post_init__(self) -> None:
         self.domains = tuple(d.lower().rstrip(".") for d in self.domains)

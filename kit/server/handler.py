@@ -11,6 +11,7 @@ import ipaddress
 import secrets
 import time
 from datetime import datetime
+from email.utils import format_datetime, make_msgid
 
 from ..protocol import format_received, parse_address, with_protocol
 from .config import LabConfig
@@ -20,6 +21,19 @@ from .mailbox import Envelope, Mailbox
 def new_queue_id() -> str:
     """A Postfix-looking queue ID such as ``34B9A8000F`` (ten upper-case hex digits)."""
     return secrets.token_hex(5).upper()
+
+
+def complete_submission(content: bytes, hostname: str) -> bytes:
+    """What an MSA may fix in a submitted message (RFC 6409 §8.2, §8.3): a missing Date or
+    Message-ID is added at the top of the header; nothing else is touched."""
+    head = content.split(b"\r\n\r\n", 1)[0].lower()
+    names = {line.split(b":", 1)[0].strip() for line in head.split(b"\r\n") if b":" in line and line[:1] not in b" \t"}
+    added = b""
+    if b"date" not in names:
+        added += f"Date: {format_datetime(datetime.now().astimezone())}\r\n".encode()
+    if b"message-id" not in names:
+        added += f"Message-ID: {make_msgid(domain=hostname)}\r\n".encode()
+    return added + content
 
 
 def _peer_name(ip: str) -> str | None:
@@ -101,7 +115,10 @@ class LabHandler:
         queue_id = new_queue_id()
         protocol = with_protocol(esmtp=session.extended_smtp, tls=session.ssl is not None,
                                  auth=bool(session.authenticated), utf8=bool(envelope.smtp_utf8))
-        content = self.stamp(session, envelope, queue_id, protocol) + envelope.original_content
+        body = envelope.original_content
+        if self.config.submission:
+            body = complete_submission(body, self.config.hostname)
+        content = self.stamp(session, envelope, queue_id, protocol) + body
         record = Envelope(
             mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,
             rcpt_tos=tuple(envelope.rcpt_tos),
