@@ -1,14 +1,15 @@
 """Where the lab server puts accepted mail: a Maildir, written durably before ``250``.
 
-Each message is written with the standard `mailbox.Maildir` (into ``tmp/``, then renamed
-into ``new/``, so a reader never sees half a message), and its envelope, which the message
-itself does not carry, goes beside it as JSON in ``kit-envelopes/``. The server answers
-``250`` only once both are on disk.
+Each message is one file, written into ``tmp/`` and renamed into ``new/`` (the Maildir
+protocol, so a reader never sees half a message; `mailbox.Maildir` reads it back). Its
+envelope, which the message itself does not carry, is appended as one JSON line to
+``kit-envelopes.jsonl`` beside it. The server answers ``250`` only once both are on disk.
 
-Durability costs a flush per message. A committer thread batches the flushes of
-concurrent sessions into one ``syncfs`` (group commit, as databases do), so twenty
-sessions pay for one flush, not twenty; where ``syncfs`` is missing it falls back to
-``fsync`` of each file and directory.
+Durability costs a flush. A committer thread writes the messages of all sessions that
+are waiting and makes them durable with one ``syncfs`` (group commit, as databases do),
+so twenty sessions pay for one flush, not twenty; where ``syncfs`` is missing it falls
+back to ``fsync`` of each file and directory. (`mailbox.Maildir.add` would fsync every
+message by itself, which is what made per-message delivery slow.)
 """
 
 from __future__ import annotations
@@ -16,21 +17,25 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import email.policy
+import itertools
 import json
 import mailbox
 import os
 import queue
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-ENVELOPE_DIR = "kit-envelopes"
+ENVELOPE_LOG = "kit-envelopes.jsonl"
 _parser = BytesParser(policy=email.policy.default)
+_ENVELOPE_FIELDS = ("mail_from", "rcpt_tos", "peer", "helo", "received_at", "queue_id", "mail_options",
+                    "protocol", "rcpt_options")
 _KEY = re.compile(r"(\d+)\.M(\d+)P\d+Q(\d+)")
 
 
@@ -106,8 +111,15 @@ class Mailbox:
     def __init__(self, path: str | os.PathLike, *, durable: bool = True) -> None:
         self.path = Path(path)
         self.durable = durable
-        for sub in ("tmp", "new", "cur", ENVELOPE_DIR):  # an existing empty folder becomes a Maildir
+        for sub in ("tmp", "new", "cur"):  # an existing empty folder becomes a Maildir
             (self.path / sub).mkdir(parents=True, exist_ok=True)
+        self._tmp, self._new = str(self.path / "tmp"), str(self.path / "new")
+        self._log_path = self.path / ENVELOPE_LOG
+        self._log_fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._envelopes: dict[str, Envelope] = {}
+        self._log_offset = 0
+        self._counter = itertools.count(1)
+        self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
         self._maildir = mailbox.Maildir(self.path, factory=None, create=False)
         self._cond = threading.Condition()
         self._delivered = 0
@@ -115,15 +127,34 @@ class Mailbox:
         self._committer: threading.Thread | None = None
 
     # -- delivery ---------------------------------------------------------------------
-    def _write(self, content: bytes, envelope: Envelope) -> tuple[str, list[str]]:
-        """Write one message and its envelope (not yet flushed); return the key and paths."""
+    def _new_key(self) -> str:
+        """A unique Maildir name, as `mailbox.Maildir` makes them: time, pid, counter, host."""
+        now = time.time()
+        return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(self._counter)}.{self._host}"
+
+    def _write(self, content: bytes, envelope: Envelope) -> tuple[str, bytes, str]:
+        """Write one message (tmp/ then new/), not yet flushed; return key, log line, path."""
         data = content.replace(b"\r\n", b"\n")  # Maildir files use the local line ending
-        key = self._maildir.add(data)
-        env_path = self.path / ENVELOPE_DIR / f"{key}.json"
-        tmp = env_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(envelope)))
-        os.replace(tmp, env_path)
-        return key, [str(self.path / "new" / key), str(env_path)]
+        key = self._new_key()
+        tmp, new = os.path.join(self._tmp, key), os.path.join(self._new, key)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.rename(tmp, new)
+        record = {name: getattr(envelope, name) for name in _ENVELOPE_FIELDS}
+        record["key"] = key
+        return key, (json.dumps(record) + "\n").encode(), new
+
+    def _log(self, lines: list[bytes]) -> None:
+        if self._log_fd is None:  # closed by close(); a restarted server writes again
+            self._log_fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        data = b"".join(lines)
+        while data:
+            data = data[os.write(self._log_fd, data):]
 
     def _flush(self, paths: list[str]) -> None:
         if not self.durable or not paths:
@@ -137,8 +168,8 @@ class Mailbox:
                 os.close(fd)
         for p in paths:
             _fsync_path(p)
-        for d in ("new", ENVELOPE_DIR):
-            _fsync_path(self.path / d, directory=True)
+        os.fsync(self._log_fd)
+        _fsync_path(self._new, directory=True)
 
     def _notify(self, count: int) -> None:
         with self._cond:
@@ -147,13 +178,16 @@ class Mailbox:
 
     def deliver(self, content: bytes, envelope: Envelope) -> str:
         """Store a message durably, in the calling thread; return its Maildir key."""
-        key, paths = self._write(content, envelope)
-        self._flush(paths)
+        key, line, path = self._write(content, envelope)
+        self._log([line])
+        self._flush([path])
         self._notify(1)
         return key
 
     async def deliver_async(self, content: bytes, envelope: Envelope) -> str:
         """Store durably without blocking the event loop; concurrent calls share one flush."""
+        if not self.durable:  # nothing to wait for: write in place (as aiosmtpd's Mailbox does)
+            return self.deliver(content, envelope)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[str] = loop.create_future()
         self._ensure_committer()
@@ -178,16 +212,18 @@ class Mailbox:
                 batch.append(item)
             stop = batch[-1] is None
             batch = [b for b in batch if b is not None]
-            results, paths = [], []
+            results, paths, lines = [], [], []
             for content, envelope, loop, fut in batch:
                 try:
-                    key, written = self._write(content, envelope)
-                    paths += written
+                    key, line, path = self._write(content, envelope)
+                    paths.append(path)
+                    lines.append(line)
                     results.append((loop, fut, key, None))
                 except Exception as exc:  # disk full, permissions: the client gets a 451
                     results.append((loop, fut, None, exc))
             flush_error = None
             try:
+                self._log(lines)
                 self._flush(paths)
             except OSError as exc:
                 flush_error = exc
@@ -204,6 +240,9 @@ class Mailbox:
             self._queue.put(None)
             self._committer.join(timeout=10)
             self._committer = None
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
 
     # -- reading ----------------------------------------------------------------------
     def keys(self) -> list[str]:
@@ -217,11 +256,29 @@ class Mailbox:
         m = _KEY.match(key)
         return tuple(int(g) for g in m.groups()) if m else (0, 0, 0)
 
+    def _read_log(self) -> None:
+        """Load the envelopes appended since the last read."""
+        try:
+            with open(self._log_path, "rb") as f:
+                f.seek(self._log_offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        for line in data[:end].splitlines():
+            record = json.loads(line)
+            key = record.pop("key")
+            self._envelopes[key] = Envelope.from_dict(record)
+        self._log_offset += end
+
+    def envelope(self, key: str) -> Envelope | None:
+        if key not in self._envelopes:
+            self._read_log()
+        return self._envelopes.get(key)
+
     def get(self, key: str) -> StoredMessage:
         raw = self._maildir.get_bytes(key)
-        env_path = self.path / ENVELOPE_DIR / f"{key}.json"
-        envelope = Envelope.from_dict(json.loads(env_path.read_text())) if env_path.exists() else None
-        return StoredMessage(key, _parser.parsebytes(raw), envelope)
+        return StoredMessage(key, _parser.parsebytes(raw), self.envelope(key))
 
     def raw(self, key: str) -> bytes:
         return self._maildir.get_bytes(key)
@@ -277,7 +334,9 @@ class Mailbox:
         """Delete every message and envelope (between exercises)."""
         for key in list(self._maildir.keys()):
             self._maildir.discard(key)
-            (self.path / ENVELOPE_DIR / f"{key}.json").unlink(missing_ok=True)
+        os.truncate(self._log_path, 0)
+        self._envelopes.clear()
+        self._log_offset = 0
 
     def __repr__(self) -> str:
         return f"<Mailbox {self.path} with {len(self)} message(s)>"
