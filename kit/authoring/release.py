@@ -1,0 +1,163 @@
+"""Release: ``solutions/*.ipynb`` (instructor copies, the single source) -> ``notebooks/*.ipynb``.
+
+A student notebook keeps every cell except those tagged ``solution-only``; code cells have
+their solution blocks stubbed (``markers``) and no outputs or execution counts. Only the cell
+metadata students need survives (``kit``, ``tags``, ``editable``, ``deletable``, and
+``raw_mimetype`` on raw cells), cell ids are kept from the source (or derived from the notebook
+name and position), and notebook metadata is reduced to a fixed kernelspec, so a release is a
+pure function of the sources: running it again yields identical bytes, and ``check`` can tell
+drift by comparing bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .errors import AuthoringError
+from .markers import strip_solutions
+
+__all__ = [
+    "SOLUTION_ONLY", "release", "check", "drift", "student_notebook", "render", "read_notebook",
+]
+
+SOLUTION_ONLY = "solution-only"
+_KEEP_CELL_METADATA = ("kit", "tags", "editable", "deletable", "raw_mimetype")
+_CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+
+
+def _cell_id(cell: Any, name: str, index: int) -> str:
+    cell_id = cell.get("id")
+    if isinstance(cell_id, str) and _CELL_ID.fullmatch(cell_id):
+        return cell_id
+    return hashlib.sha1(f"{name}:{index}".encode()).hexdigest()[:8]
+
+
+def student_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The student copy of a solution notebook (``name`` is used in error messages and ids)."""
+    cells = []
+    for index, cell in enumerate(solution.cells):
+        metadata = cell.get("metadata", {})
+        if SOLUTION_ONLY in metadata.get("tags", []):
+            continue
+        kept = {k: metadata[k] for k in _KEEP_CELL_METADATA if k in metadata}
+        new: dict[str, Any] = {
+            "id": _cell_id(cell, name, index),
+            "cell_type": cell.cell_type,
+            "metadata": kept,
+            "source": cell.source,
+        }
+        if cell.cell_type == "code":
+            new.update(source=strip_solutions(cell.source, name, index), outputs=[],
+                       execution_count=None)
+        elif "attachments" in cell:
+            new["attachments"] = cell.attachments
+        cells.append(nbformat.from_dict(new))
+    metadata = dict(_METADATA)
+    if "kit" in solution.metadata:
+        metadata["kit"] = solution.metadata["kit"]
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
+    notebook.nbformat_minor = 5
+    return notebook
+
+
+def render(notebook: nbformat.NotebookNode) -> str:
+    """The file text nbformat writes (v4, indent 1, sorted keys) with a trailing newline."""
+    try:
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as exc:
+        raise AuthoringError(f"the student notebook would be invalid: {exc.message}") from None
+    text = nbformat.writes(notebook, version=4)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read a v4 notebook; AuthoringError naming the file when it is not one.
+
+    Cells saved without an id get none here (nbformat would invent a random one), so that
+    ``student_notebook`` derives a stable id instead.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MissingIDFieldWarning: handled below
+            notebook = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # JSON or schema errors: name the file
+        raise AuthoringError(f"{path}: not a readable notebook ({exc})") from None
+    for raw_cell, cell in zip(raw.get("cells", []), notebook.cells, strict=False):
+        if "id" not in raw_cell:
+            cell.pop("id", None)
+    return notebook
+
+
+def _sources(solutions_dir: Path, notebooks_dir: Path) -> list[Path]:
+    if not solutions_dir.is_dir():
+        raise AuthoringError(f"solutions folder not found: {solutions_dir}")
+    if notebooks_dir.exists() and solutions_dir.resolve() == notebooks_dir.resolve():
+        raise AuthoringError(f"solutions and notebooks are the same folder: {solutions_dir}")
+    return sorted(solutions_dir.glob("*.ipynb"))
+
+
+def _released(solutions_dir: Path, notebooks_dir: Path) -> dict[str, str]:
+    """Student file name -> the text a release writes."""
+    return {
+        path.name: render(student_notebook(read_notebook(path), path.name))
+        for path in _sources(solutions_dir, notebooks_dir)
+    }
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    data = text.encode("utf-8")
+    if path.exists() and path.read_bytes() == data:
+        return  # keep the mtime: an open Jupyter tab is not told the file changed
+    path.write_bytes(data)
+
+
+def release(solutions_dir: Path, notebooks_dir: Path) -> list[Path]:
+    """Write the student copy of every solution notebook; return their paths, sorted.
+
+    Files already identical are left untouched. Student notebooks without a solution are not
+    deleted (``check`` reports them as extra).
+    """
+    solutions_dir, notebooks_dir = Path(solutions_dir), Path(notebooks_dir)
+    released = _released(solutions_dir, notebooks_dir)  # everything parsed before any write
+    notebooks_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in released.items():
+        path = notebooks_dir / name
+        _write_if_changed(path, text)
+        paths.append(path)
+    return paths
+
+
+def drift(solutions_dir: Path, notebooks_dir: Path) -> list[tuple[str, str]]:
+    """``(file name, "out of date" | "missing" | "extra")`` for each student notebook not in
+    sync with the solutions, sorted by name; empty when in sync."""
+    solutions_dir, notebooks_dir = Path(solutions_dir), Path(notebooks_dir)
+    released = _released(solutions_dir, notebooks_dir)
+    present = {p.name for p in notebooks_dir.glob("*.ipynb")} if notebooks_dir.is_dir() else set()
+    problems = []
+    for name in sorted(set(released) | present):
+        if name not in present:
+            problems.append((name, "missing"))
+        elif name not in released:
+            problems.append((name, "extra"))
+        elif (notebooks_dir / name).read_bytes() != released[name].encode("utf-8"):
+            problems.append((name, "out of date"))
+    return problems
+
+
+def check(solutions_dir: Path, notebooks_dir: Path) -> list[str]:
+    """Names of the student notebooks that are out of date, missing or extra; empty if in sync."""
+    return [name for name, _ in drift(solutions_dir, notebooks_dir)]

@@ -1,0 +1,161 @@
+"""Feedback for people: a compact coloured HTML table for notebooks, plain text for terminals.
+
+``render_feedback`` is what the grader sends a student: by default it renders the redacted
+result, so hidden tests show only their name, verdict and points, never inputs or answers.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from ._results import CheckResult, TestResult
+
+__all__ = ["to_text", "to_html", "render_feedback"]
+
+_LIMIT = 2000
+_ICON = {
+    "passed": "✓",
+    "failed": "✗",
+    "error": "✗",
+    "timeout": "✗",
+    "not attempted": "·",
+    "skipped": "·",
+}
+# (background, foreground) per verdict: green pass, red fail, grey not attempted.
+_COLOURS = {
+    "passed": ("#e6f4ea", "#0d652d"),
+    "failed": ("#fce8e6", "#a50e0e"),
+    "not attempted": ("#f1f3f4", "#3c4043"),
+}
+
+
+def _colours(status: str) -> tuple[str, str]:
+    if status in ("passed", "not attempted"):
+        return _COLOURS[status]
+    if status == "skipped":
+        return _COLOURS["not attempted"]
+    return _COLOURS["failed"]
+
+
+def _pts(value: float) -> str:
+    return f"{value:g}"
+
+
+def _value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _LIMIT else text[:_LIMIT] + " ..."
+
+
+def _input(value: Any) -> str:
+    return value if isinstance(value, str) else _value(value)
+
+
+def _not_run(test: TestResult) -> bool:
+    return test.status in ("not attempted", "skipped")
+
+
+def _shows_values(test: TestResult) -> bool:
+    return not test.passed and test.status == "failed" and (
+        test.expected is not None or test.got is not None
+    )
+
+
+def _header(result: CheckResult) -> str:
+    return (
+        f"{result.exercise_id}: {result.title}. "
+        f"{_pts(result.points)}/{_pts(result.max_points)} points, {result.status}"
+    )
+
+
+def to_text(result: CheckResult) -> str:
+    """Plain-text feedback, one line per test and indented details for the failures."""
+    lines = [_header(result)]
+    if result.message:
+        lines.append(f"  {result.message}")
+    width = max((len(t.name) for t in result.tests), default=0)
+    for test in result.tests:
+        line = f"  {_ICON[test.status]} {test.name:<{width}}  {_pts(test.points)}/"
+        line += _pts(test.max_points)
+        if not test.passed and test.message:
+            line += f"  {test.message.splitlines()[0]}"
+        lines.append(line)
+        if test.passed or _not_run(test):
+            continue
+        if test.input is not None:
+            lines.append(f"      input:    {_input(test.input)}")
+        if _shows_values(test):
+            lines.append(f"      expected: {_value(test.expected)}")
+            lines.append(f"      got:      {_value(test.got)}")
+        if test.traceback:
+            lines.extend("      " + t for t in test.traceback.splitlines())
+        if test.hint:
+            lines.append(f"      hint:     {test.hint}")
+    if result.hint and not result.passed:
+        lines.append(f"  Hint: {result.hint}")
+    return "\n".join(lines)
+
+
+def _pre(text: str) -> str:
+    return f'<pre style="margin:2px 0;white-space:pre-wrap">{html.escape(text)}</pre>'
+
+
+def _row(test: TestResult) -> str:
+    background, foreground = _colours(test.status)
+    details = []
+    if test.message and not test.passed:
+        details.append(f"<div>{html.escape(test.message)}</div>")
+    if test.input is not None and not _not_run(test):
+        details.append(f"<div>input: <code>{html.escape(_input(test.input))}</code></div>")
+    if _shows_values(test):
+        top = 'style="vertical-align:top;padding:0 8px 0 0"'
+        details.append(
+            f'<table style="border-collapse:collapse"><tr>'
+            f"<td {top}>expected{_pre(_value(test.expected))}</td>"
+            f"<td {top}>got{_pre(_value(test.got))}</td></tr></table>"
+        )
+    if test.traceback:
+        details.append(_pre(test.traceback))
+    if test.hint and not test.passed:
+        details.append(f"<div><i>hint:</i> {html.escape(test.hint)}</div>")
+    cell = 'style="padding:2px 8px;vertical-align:top;text-align:left"'
+    return (
+        f'<tr style="background:{background};color:{foreground}">'
+        f"<td {cell}>{_ICON[test.status]}</td><td {cell}>{html.escape(test.name)}</td>"
+        f"<td {cell}>{_pts(test.points)}/{_pts(test.max_points)}</td>"
+        f"<td {cell}>{''.join(details)}</td></tr>"
+    )
+
+
+def to_html(result: CheckResult) -> str:
+    """A compact table: one coloured row per test, expected vs got in <pre>, all escaped."""
+    background, foreground = _colours(result.status)
+    parts = [
+        '<div class="kit-check" style="margin:4px 0">',
+        f'<div style="background:{background};color:{foreground};padding:4px 8px">'
+        f"<b>{html.escape(result.title)}</b> <code>{html.escape(result.exercise_id)}</code>: "
+        f"{_pts(result.points)}/{_pts(result.max_points)} points, "
+        f"{html.escape(result.status)}</div>",
+    ]
+    if result.message:
+        parts.append(f"<div>{html.escape(result.message)}</div>")
+    if result.tests:
+        parts.append('<table style="border-collapse:collapse;width:100%">')
+        parts.extend(_row(t) for t in result.tests)
+        parts.append("</table>")
+    if result.hint and not result.passed:
+        parts.append(f"<div><i>Hint:</i> {html.escape(result.hint)}</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_feedback(
+    result: CheckResult, show_hidden_details: bool = False, *, fmt: str = "html"
+) -> str:
+    """Feedback for a student (``fmt`` "html" or "text"); hidden tests redacted by default."""
+    shown = result if show_hidden_details else result.redacted()
+    if fmt == "html":
+        return to_html(shown)
+    if fmt == "text":
+        return to_text(shown)
+    raise ValueError(f"fmt must be 'html' or 'text', got {fmt!r}")

@@ -1,0 +1,198 @@
+"""Exercises of notebook 02 (the SMTP dialogue), judged on the wire.
+
+A protocol exercise is judged by what a lab server, owned by the judge, actually received
+and replied: the student's function is called with that server's address, and the
+transcript and the Maildir are the truth, not what the function claims. When a call
+fails or hangs, the transcript usually says why (bare LF line ends, no final dot, a
+missing QUIT), and that diagnosis is added to the feedback.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from ..protocol import dot_stuff as _dot_stuff
+from ..server import LabServer, mailbox_full, unknown_user
+from ..server.smtp import BARE_LF_NOTE
+from ._errors import CallError
+from ._exercise import Exercise
+from ._registry import register
+from ._tests import Case, Outcome, Test, format_call
+
+SENDER = "alice@example.test"
+
+
+@contextmanager
+def judge_server(**settings):
+    """A fresh lab server for one test; judge side, loopback, no durability needed."""
+    with LabServer(domains=["example.test"], durable=False, **settings) as server:
+        yield server
+
+
+def diagnose(server: LabServer) -> str:
+    """What the transcript shows went wrong, in a sentence, or ''."""
+    t = server.transcripts.last
+    if t is None:
+        return "your function never connected to the server"
+    text = t.to_text()
+    client = [c.upper() for c in t.client_lines()]
+    if BARE_LF_NOTE in text:
+        return "your lines end in \\n alone; every SMTP line must end in \\r\\n (RFC 5321 §2.3.8)"
+    if not any(c.startswith(("HELO", "EHLO")) for c in client):
+        return "your client never introduced itself with HELO or EHLO"
+    if not any(c.startswith("MAIL FROM:") for c in client):
+        return "your client never sent MAIL FROM:<...>"
+    if "DATA" not in client:
+        return "your client never sent DATA"
+    if "." not in t.client_lines():
+        return "the server is still waiting for the end of the data: a line with a single dot, \\r\\n.\\r\\n"
+    return ""
+
+
+def _call_and_diagnose(call, server: LabServer, *args):
+    try:
+        return call(*args)
+    except CallError as exc:
+        why = diagnose(server)
+        if why:
+            exc.args = (f"{exc.args[0] if exc.args else exc}. On the wire: {why}",)
+        raise
+
+
+def _message(subject: str, body: str, to: list[str]) -> str:
+    return f"From: {SENDER}\r\nTo: {', '.join(to)}\r\nSubject: {subject}\r\n\r\n{body}"
+
+
+def _wire_test(name: str, points: float, recipients: list[str], subject: str, body: str) -> Test:
+    message = _message(subject, body, recipients)
+
+    def judge(call) -> Outcome:
+        with judge_server() as server:
+            args = (server.host, server.port, SENDER, recipients, message)
+            shown = format_call(call.__name__, ("HOST", "PORT", SENDER, recipients, message))
+            got = _call_and_diagnose(call, server, *args)
+            stored = server.mailbox.messages()
+            why = diagnose(server)
+            if len(stored) != 1:
+                return Outcome(False, f"the server stored {len(stored)} messages, expected 1"
+                               + (f": {why}" if why else ""), shown, "1 message", f"{len(stored)} messages")
+            env = stored[0].envelope
+            if env.mail_from != SENDER:
+                return Outcome(False, "MAIL FROM carried the wrong sender", shown, SENDER, env.mail_from)
+            if list(env.rcpt_tos) != recipients:
+                return Outcome(False, "send one RCPT TO:<...> per recipient, in order", shown, recipients,
+                               list(env.rcpt_tos))
+            stored_body = stored[0].message.get_payload(decode=True).decode("utf-8", "replace")
+            expected_body = body.replace("\r\n", "\n")
+            if stored_body.rstrip("\n") != expected_body.rstrip("\n"):
+                hint = ("lines that start with '.' must be sent with the dot doubled (RFC 5321 §4.5.2)"
+                        if "\n." in "\n" + expected_body else "the body arrived changed")
+                return Outcome(False, hint, shown, expected_body, stored_body)
+            if BARE_LF_NOTE in server.transcripts.last.to_text():
+                return Outcome(False, "end every line with \\r\\n, not \\n (RFC 5321 §2.3.8)", shown,
+                               "CRLF line ends", "bare LF")
+            final = [r for r in server.transcripts.last.replies() if r.code != 221][-1]
+            expected_final = final.wire_lines()[-1]
+            if type(got) is not str or got.strip() != expected_final:
+                return Outcome(False, "return the server's reply to the final dot, as one line of text",
+                               shown, expected_final, got)
+            return Outcome(True, "", shown, expected_final, got)
+
+    return Test(name, points, judge)
+
+
+def _quit_test() -> Test:
+    def judge(call) -> Outcome:
+        with judge_server() as server:
+            _call_and_diagnose(call, server, server.host, server.port, SENDER, ["bob@example.test"],
+                               _message("bye", "Bye.\r\n", ["bob@example.test"]))
+            last = server.transcripts.last
+            client = [c.upper() for c in last.client_lines()] if last else []
+            ok = bool(client) and client[-1] == "QUIT"
+            return Outcome(ok, "" if ok else "end the session with QUIT and read the 221 reply (RFC 5321 §4.1.1.10)",
+                           "the last command", "QUIT", client[-1] if client else None)
+
+    return Test("ends with QUIT", 1, judge)
+
+
+SEND_MAIL_RAW = register(Exercise(
+    id="dialogue.send_mail_raw",
+    title="Send a mail over a raw socket",
+    function="send_mail_raw",
+    hint="Connect with socket.create_connection((host, port)); read the 220 greeting; send HELO, MAIL "
+         "FROM:<...>, one RCPT TO:<...> per recipient and DATA, each ending in \\r\\n and each followed by "
+         "reading the reply; send the message with leading dots doubled, then \\r\\n.\\r\\n; return the "
+         "reply to the dot; QUIT.",
+    time_limit=5.0,
+    tests=(
+        _wire_test("one recipient", 2, ["bob@example.test"], "Hello", "Hi Bob!\r\nSee you.\r\n"),
+        _wire_test("two recipients", 1, ["bob@example.test", "carol@example.test"], "Both", "Hi both.\r\n"),
+        _wire_test("lines that start with a dot", 2, ["bob@example.test"], "Dots",
+                   ".hidden line\r\n..two dots\r\n.\r\nafter a lone dot\r\n"),
+        _quit_test(),
+    ),
+))
+
+_STUFF = [
+    ("no dots at all", "Hello\r\nWorld\r\n"),
+    ("a line that starts with a dot", "Hello\r\n.hidden\r\n"),
+    ("the first line starts with a dot", ".first\r\nsecond\r\n"),
+    ("a line that is only a dot", "before\r\n.\r\nafter\r\n"),
+    ("two leading dots", "..two\r\n"),
+    ("dots inside lines stay", "a.b.c\r\nend.\r\n"),
+    ("an empty message", ""),
+]
+
+DOT_STUFF = register(Exercise(
+    id="dialogue.dot_stuff",
+    title="Dot-stuffing",
+    function="dot_stuff",
+    hint="RFC 5321 §4.5.2: before sending, add one extra '.' at the start of every line that starts "
+         "with '.', the first line included. Nothing else changes.",
+    tests=tuple(Case(name, (text,), _dot_stuff(text)) for name, text in _STUFF),
+))
+
+
+def _many_test(name: str, points: float, recipients: list[str], refuse: list, delivered: list[str]) -> Test:
+    message = _message("Many", "To many people.\r\n", recipients)
+
+    def judge(call) -> Outcome:
+        with judge_server(behaviours=refuse) as server:
+            shown = format_call(call.__name__, ("HOST", "PORT", SENDER, recipients, "MESSAGE"))
+            got = _call_and_diagnose(call, server, server.host, server.port, SENDER, recipients, message)
+            expected = {"accepted": delivered, "refused": [r for r in recipients if r not in delivered]}
+            if type(got) is not dict or set(got) != {"accepted", "refused"}:
+                return Outcome(False, "return {'accepted': [...], 'refused': [...]}", shown, expected, got)
+            stored = server.mailbox.messages()
+            client = [c.upper() for t in server.transcripts for c in t.client_lines()]
+            if not delivered:
+                if "DATA" in client:
+                    return Outcome(False, "no recipient was accepted, so there is nothing to send: do not send "
+                                   "DATA; RSET or QUIT instead (RFC 5321 §3.3)", shown, "no DATA", "DATA sent")
+            elif len(stored) != 1 or list(stored[0].envelope.rcpt_tos) != delivered:
+                return Outcome(False, "a refused recipient must not stop the mail to the others: go on with "
+                               "DATA for those accepted (RFC 5321 §3.3)", shown,
+                               f"one message for {delivered}", f"{len(stored)} message(s) stored")
+            if got != expected:
+                return Outcome(False, "report each recipient as the server answered its RCPT TO", shown, expected,
+                               got)
+            return Outcome(True, "", shown, expected, got)
+
+    return Test(name, points, judge)
+
+
+SEND_TO_MANY = register(Exercise(
+    id="dialogue.send_to_many",
+    title="One of several recipients is refused",
+    function="send_to_many",
+    hint="Send RCPT TO for every recipient and remember each reply. If at least one was accepted (2yz), "
+         "send DATA and the message: it goes to those accepted. If none was, do not send DATA.",
+    tests=(
+        _many_test("one unknown user among three", 2, ["bob@example.test", "ghost@example.test", "carol@example.test"],
+                   [unknown_user("ghost@example.test")], ["bob@example.test", "carol@example.test"]),
+        _many_test("a full mailbox is refused too (for now)", 1, ["full@example.test", "bob@example.test"],
+                   [mailbox_full("full@example.test")], ["bob@example.test"]),
+        _many_test("nobody accepted", 1, ["ghost@example.test", "x@elsewhere.test"],
+                   [unknown_user("ghost@example.test")], []),
+    ),
+))

@@ -1,0 +1,83 @@
+"""Exercises of notebook 03 (reply codes): read a reply, classify its code, decide to retry.
+
+Expected answers come from `kit.protocol`, the tested core, so the checker and the lab
+server agree with the RFC text the notebook quotes (RFC 5321 §4.2, §4.2.1).
+"""
+
+from __future__ import annotations
+
+from ..protocol import parse_reply as _parse_reply
+from ._exercise import Exercise
+from ._registry import register
+from ._tests import Case
+
+_CLASSES = {2: "positive completion", 3: "positive intermediate", 4: "transient negative",
+            5: "permanent negative"}
+
+
+def reference_parse(lines: list[str]) -> dict:
+    reply = _parse_reply(lines)
+    return {"code": reply.code, "enhanced": reply.enhanced, "text": list(reply.lines)}
+
+
+def reference_classify(code: int) -> str:
+    return _CLASSES.get(code // 100, "invalid") if 100 <= code <= 599 else "invalid"
+
+
+def reference_should_retry(reply: str) -> bool:
+    return _parse_reply(reply).is_transient
+
+
+_PARSE_SAMPLES = [
+    ("a one-line reply", ["250 2.1.5 Ok"]),
+    ("a reply without an enhanced code", ["354 End data with <CR><LF>.<CR><LF>"]),
+    ("a multi-line EHLO reply", ["250-lab.example.test", "250-PIPELINING", "250-SIZE 10485760", "250 HELP"]),
+    ("a multi-line reply with enhanced codes", ["452-4.2.2 Mailbox full", "452 4.2.2 Try again later"]),
+    ("a greeting", ["220 smarthost.example.test ESMTP Postfix"]),
+    ("digits that are not an enhanced code", ["250 1.2 things"]),
+    ("an enhanced code whose class does not match", ["250 5.1.1 odd"]),
+]
+
+PARSE_REPLY = register(Exercise(
+    id="replies.parse_reply",
+    title="Parse a reply into code, enhanced status and text",
+    function="parse_reply",
+    hint="Every line starts with the same three digits; '-' after them means more lines follow, a space "
+         "means the last line (RFC 5321 §4.2.1). An enhanced code (RFC 3463) such as 2.1.5 comes first in "
+         "the text, and its first digit equals the reply's first digit.",
+    tests=tuple(Case(name, (lines,), reference_parse(lines)) for name, lines in _PARSE_SAMPLES),
+))
+
+_CODES = [(250, "250: OK"), (354, "354: after DATA"), (221, "221: QUIT"), (421, "421: service not available"),
+          (451, "451: local error, e.g. greylisting"), (452, "452: too many recipients"),
+          (550, "550: mailbox unavailable"), (554, "554: transaction failed"),
+          (150, "150: 1yz is not part of SMTP"), (620, "620: no such class")]
+
+CLASSIFY = register(Exercise(
+    id="replies.classify",
+    title="Classify a reply code by its first digit",
+    function="classify",
+    hint="Return 'positive completion' (2yz), 'positive intermediate' (3yz), 'transient negative' (4yz), "
+         "'permanent negative' (5yz), or 'invalid' for anything else: RFC 5321 §4.2.1 has no 1yz in SMTP.",
+    tests=tuple(Case(label, (code,), reference_classify(code)) for code, label in _CODES),
+))
+
+_RETRY = [
+    ("451 greylisting", "451 4.7.1 <b@example.test>: Recipient address rejected: Greylisted"),
+    ("452 mailbox full", "452 4.2.2 Mailbox full"),
+    ("421 closing", "421 4.3.2 Service not available, closing transmission channel"),
+    ("550 unknown user", "550 5.1.1 <x@example.test>: Recipient address rejected: User unknown"),
+    ("554 says 'try again' but is permanent", "554 5.7.1 Rejected, try again later"),
+    ("250 success", "250 2.0.0 Ok: queued as 34B9A8000F"),
+    ("a multi-line 4yz reply", "452-4.2.2 Mailbox full\n452 4.2.2 Please try again later"),
+    ("a 4yz reply with a 5.x.x-looking text", "450 mailbox busy 5.0.0"),
+]
+
+SHOULD_RETRY = register(Exercise(
+    id="replies.should_retry",
+    title="Should the client try again later?",
+    function="should_retry",
+    hint="Decide by the reply code alone, never by its text (RFC 5321 §4.2.1): 4yz means try again later, "
+         "5yz means do not repeat the same request, 2yz means it worked.",
+    tests=tuple(Case(name, (reply,), reference_should_retry(reply)) for name, reply in _RETRY),
+))

@@ -1,0 +1,216 @@
+"""Each course exercise's checker accepts the reference solution and rejects plausible wrong
+answers with a helpful message (issue: "checkers that can fail")."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from kit.exercises import check
+from kit.protocol import parse_reply
+
+
+def verdict(exercise_id: str, answer) -> tuple[str, list[str]]:
+    result = check(exercise_id, answer, display=False)
+    return result.status, [t.message for t in result.tests if not t.passed]
+
+
+# -- architecture.roles -----------------------------------------------------------------------
+
+def test_roles():
+    assert verdict("architecture.roles", lambda: ["MUA", "MSA", "MTA", "MX", "MDA", "MUA"])[0] == "passed"
+    status, messages = verdict("architecture.roles", lambda: ["MUA", "MTA", "MTA", "MX", "MDA", "MUA"])
+    assert status == "partial" and any("587" in m and "Submission" in m for m in messages)
+    status, messages = verdict("architecture.roles", lambda: ["MUA", "MSA", "MTA", "MX", "MTA", "MUA"])
+    assert status == "partial" and any("Delivery Agent" in m for m in messages)
+    assert verdict("architecture.roles", lambda: "MUA MSA MTA MX MDA MUA")[0] == "failed"
+
+
+# -- replies ---------------------------------------------------------------------------------
+
+def parse_reply_ok(lines):
+    r = parse_reply(lines)
+    return {"code": r.code, "enhanced": r.enhanced, "text": list(r.lines)}
+
+
+def parse_reply_first_line_only(lines):
+    code, text = int(lines[0][:3]), lines[0][4:]
+    enhanced = text.split()[0] if text[:1].isdigit() and text.count(".") >= 2 else None
+    if enhanced:
+        text = text[len(enhanced) + 1:]
+    return {"code": code, "enhanced": enhanced, "text": [text]}
+
+
+def parse_reply_any_enhanced(lines):
+    texts, enhanced = [], None
+    for line in lines:
+        words = line[4:].split(" ", 1)
+        if words[0].count(".") == 2:
+            enhanced = enhanced or words[0]
+            texts.append(words[1] if len(words) > 1 else "")
+        else:
+            texts.append(line[4:])
+    return {"code": int(lines[0][:3]), "enhanced": enhanced, "text": texts}
+
+
+def test_parse_reply():
+    assert verdict("replies.parse_reply", parse_reply_ok)[0] == "passed"
+    status, messages = verdict("replies.parse_reply", parse_reply_first_line_only)
+    assert status == "partial" and messages
+    assert verdict("replies.parse_reply", parse_reply_any_enhanced)[0] == "partial"
+    assert verdict("replies.parse_reply", lambda lines: (250, None, lines))[0] == "failed"
+
+
+def classify_ok(code):
+    return {2: "positive completion", 3: "positive intermediate", 4: "transient negative",
+            5: "permanent negative"}.get(code // 100, "invalid") if 100 <= code < 600 else "invalid"
+
+
+def test_classify():
+    assert verdict("replies.classify", classify_ok)[0] == "passed"
+
+    def four_is_permanent(code):
+        return "permanent negative" if code // 100 in (4, 5) else classify_ok(code)
+
+    def old_slides(code):  # 1yz as "positive preliminary", as the seed's slide lists it
+        return "positive preliminary" if code // 100 == 1 else classify_ok(code)
+
+    for wrong in (four_is_permanent, old_slides):
+        status, messages = verdict("replies.classify", wrong)
+        assert status == "partial" and messages
+
+
+def test_should_retry():
+    assert verdict("replies.should_retry", lambda reply: reply[0] == "4")[0] == "passed"
+    status, _ = verdict("replies.should_retry", lambda reply: "try again" in reply.lower())
+    assert status == "partial"
+    assert verdict("replies.should_retry", lambda reply: reply[0] == "5")[0] in ("failed", "partial")
+    status, _ = verdict("replies.should_retry", lambda reply: reply.split()[1].startswith("4"))
+    assert status == "partial"
+
+
+# -- dialogue.dot_stuff --------------------------------------------------------------------
+
+def dot_stuff_ok(text):
+    return "".join("." + line if line.startswith(".") else line for line in text.splitlines(keepends=True))
+
+
+def test_dot_stuff():
+    assert verdict("dialogue.dot_stuff", dot_stuff_ok)[0] == "passed"
+    assert verdict("dialogue.dot_stuff", lambda t: t.replace("\r\n.", "\r\n.."))[0] == "partial"  # misses line 1
+    assert verdict("dialogue.dot_stuff", lambda t: t.replace(".", ".."))[0] == "partial"  # every dot
+    assert verdict("dialogue.dot_stuff", lambda t: t)[0] == "partial"
+
+
+# -- dialogue.send_mail_raw --------------------------------------------------------------
+
+def make_send_mail_raw(eol=b"\r\n", stuff=True, final_dot=True, quit=True, all_rcpts=True):
+    def send_mail_raw(host, port, sender, recipients, message):
+        with socket.create_connection((host, port), timeout=4) as sock:
+            f = sock.makefile("rb")
+
+            def reply():
+                lines = [f.readline().decode()]
+                while lines[-1][3:4] == "-":
+                    lines.append(f.readline().decode())
+                return lines[-1].rstrip("\r\n")
+
+            def cmd(line):
+                sock.sendall(line.encode() + eol)
+                return reply()
+
+            reply()
+            cmd("HELO student.example.test")
+            cmd(f"MAIL FROM:<{sender}>")
+            for rcpt in recipients if all_rcpts else recipients[:1]:
+                cmd(f"RCPT TO:<{rcpt}>")
+            cmd("DATA")
+            lines = message.replace("\r\n", "\n").split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            data = b"".join((("." + ln) if stuff and ln.startswith(".") else ln).encode() + eol for ln in lines)
+            sock.sendall(data + (b"." + eol if final_dot else b""))
+            final = reply()
+            if quit:
+                cmd("QUIT")
+            return final
+    return send_mail_raw
+
+
+def test_send_mail_raw_solution_passes():
+    result = check("dialogue.send_mail_raw", make_send_mail_raw(), display=False)
+    assert result.status == "passed", [t.message for t in result.tests]
+
+
+def test_send_mail_raw_without_dot_stuffing():
+    status, messages = verdict("dialogue.send_mail_raw", make_send_mail_raw(stuff=False))
+    assert status == "partial"
+    assert any("dot doubled" in m for m in messages)
+
+
+def test_send_mail_raw_with_bare_lf_gets_a_wire_diagnosis():
+    result = check("dialogue.send_mail_raw", make_send_mail_raw(eol=b"\n"), time_limit=1.5, display=False)
+    assert result.status == "timeout"
+    assert any("\\r\\n" in t.message and "bare" not in t.message.lower() or "\\n alone" in t.message
+               for t in result.tests if not t.passed)
+
+
+def test_send_mail_raw_without_final_dot():
+    result = check("dialogue.send_mail_raw", make_send_mail_raw(final_dot=False), time_limit=1.5, display=False)
+    assert result.status == "timeout"
+    assert any("single dot" in t.message for t in result.tests if not t.passed)
+
+
+def test_send_mail_raw_only_first_recipient_and_no_quit():
+    status, messages = verdict("dialogue.send_mail_raw", make_send_mail_raw(all_rcpts=False))
+    assert status == "partial" and any("one RCPT TO" in m for m in messages)
+    status, messages = verdict("dialogue.send_mail_raw", make_send_mail_raw(quit=False))
+    assert status == "partial" and any("QUIT" in m for m in messages)
+
+
+def test_send_mail_raw_claiming_success_without_sending_earns_nothing():
+    status, _ = verdict("dialogue.send_mail_raw", lambda *a: "250 2.0.0 Ok: queued as 0123456789")
+    assert status == "failed"
+
+
+# -- dialogue.send_to_many -----------------------------------------------------------------
+
+def make_send_to_many(stop_at_first_refusal=False, data_even_if_none=False):
+    from kit import SMTPSession
+
+    def send_to_many(host, port, sender, recipients, message):
+        accepted, refused = [], []
+        with SMTPSession(host, port) as s:
+            s.ehlo("me")
+            s.mail(sender)
+            for rcpt in recipients:
+                reply = s.rcpt(rcpt)
+                if reply.is_positive:
+                    accepted.append(rcpt)
+                else:
+                    refused.append(rcpt)
+                    if stop_at_first_refusal:
+                        s.rset()
+                        return {"accepted": [], "refused": recipients}
+            if accepted or data_even_if_none:
+                s.data(message)
+            else:
+                s.rset()
+        return {"accepted": accepted, "refused": refused}
+    return send_to_many
+
+
+def test_send_to_many():
+    assert verdict("dialogue.send_to_many", make_send_to_many())[0] == "passed"
+    status, messages = verdict("dialogue.send_to_many", make_send_to_many(stop_at_first_refusal=True))
+    assert status == "partial" and any("must not stop the mail to the others" in m for m in messages)
+    status, messages = verdict("dialogue.send_to_many", make_send_to_many(data_even_if_none=True))
+    assert status == "partial" and any("do not send DATA" in m for m in messages)
+
+
+@pytest.mark.parametrize("exercise_id", ["dialogue.send_mail_raw", "dialogue.send_to_many", "replies.classify"])
+def test_stub_is_not_attempted(exercise_id):
+    def stub(*args):
+        raise NotImplementedError("TODO")
+    assert check(exercise_id, stub, display=False).status == "not attempted"
