@@ -141,3 +141,11 @@ def test_transcript_is_safe_to_read_while_sessions_run(server):
         send_mail(server.host, server.port, "a@x.test", "b@example.test", subject=str(i))
     t.join()
     assert errors == []
+
+
+def test_send_raw_quit_closes_and_wait_idle(server):
+    s = SMTPSession(server.host, server.port)
+    assert s.send_raw("QUIT").code == 221
+    assert not s.connected
+    server.wait_idle()
+    assert server.transcripts.last.lines[-1].text == "connection closed"

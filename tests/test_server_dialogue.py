@@ -252,3 +252,8 @@ def test_bare_postmaster_is_accepted(raw, server):
     c.send("Subject: hi postmaster\r\n\r\nx\r\n.\r\n")
     assert c.reply().startswith("250 ")
     assert server.mailbox.latest.envelope.rcpt_tos == ("Postmaster",)
+
+
+def test_vrfy_with_angle_brackets():
+    with LabServer(users=["bob"]) as srv, smtplib.SMTP(srv.host, srv.port) as s:
+        assert s.docmd("VRFY <bob@example.test>") == (250, b"2.0.0 <bob@example.test>")

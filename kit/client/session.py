@@ -136,6 +136,8 @@ class SMTPSession:
             self.transcript.add("server", line)
         if reply.code == 354:
             self._in_data = True
+        if reply.code in (221, 421):  # the server closes the channel after these (§3.8, §4.2.2)
+            self.close()
         return reply
 
     def command(self, line: str) -> Reply:
@@ -241,9 +243,7 @@ class SMTPSession:
         raise ValueError(f"mechanism {mechanism!r}: this client knows PLAIN and LOGIN")
 
     def quit(self) -> Reply:
-        reply = self.command("QUIT")
-        self.close()
-        return reply
+        return self.command("QUIT")
 
     def __repr__(self) -> str:
         return f"<SMTPSession {self.host}:{self.port} {'open' if self.connected else 'closed'}>"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from ..protocol import dot_stuff as _dot_stuff
 from ..server import LabServer, mailbox_full, unknown_user
 from ..server.smtp import BARE_LF_NOTE
-from ._errors import CallError
+from ._errors import CallError, NotAttempted
 from ._exercise import Exercise
 from ._registry import register
 from ._tests import Case, Outcome, Test, format_call
@@ -52,6 +52,8 @@ def diagnose(server: LabServer) -> str:
 def _call_and_diagnose(call, server: LabServer, *args):
     try:
         return call(*args)
+    except NotAttempted:
+        raise  # a stub: nothing on the wire to explain
     except CallError as exc:
         why = diagnose(server)
         if why:

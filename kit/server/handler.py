@@ -76,6 +76,8 @@ class LabHandler:
         return "250 2.1.5 Ok"
 
     async def handle_VRFY(self, server, session, envelope, address: str) -> str:
+        if address.startswith("<") and address.endswith(">"):  # VRFY <bob@example.test>, as Postfix takes it
+            address = address[1:-1]
         if not self.config.vrfy or self.config.users is None:
             return "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery"
         try:

@@ -18,6 +18,7 @@ import html
 import logging
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -235,6 +236,14 @@ class LabServer:
     @property
     def active_sessions(self) -> int:
         return self._state.active
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no client is connected (so transcripts are complete); TimeoutError if not."""
+        deadline = time.monotonic() + timeout
+        while self._state.active:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self._state.active} session(s) still open after {timeout:.1f}s")
+            time.sleep(0.01)
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[StoredMessage]:
         """Wait until ``n`` messages have been delivered; returns all messages."""

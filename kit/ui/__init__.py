@@ -2,5 +2,6 @@
 
 from .console import SMTPConsole
 from .explorer import ReplyCodeExplorer, explain_html
+from .sequence import sequence_diagram
 
-__all__ = ["SMTPConsole", "ReplyCodeExplorer", "explain_html"]
+__all__ = ["SMTPConsole", "ReplyCodeExplorer", "explain_html", "sequence_diagram"]
