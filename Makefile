@@ -27,6 +27,9 @@ lab: $(VENV)/.installed-lab
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+	$(BIN)/python -m kit release --check
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kit tests benchmarks
