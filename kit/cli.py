@@ -16,6 +16,8 @@ COMMANDS = {
     "send": ("kit.client.command", "send one message and show the dialogue"),
     "trace": ("kit.trace.command", "read a message's Received chain into hops and delays"),
     "release": ("kit.authoring.command", "generate the student notebooks from solutions/"),
+    "grade": ("kit.grading.command", "grade a class's notebooks: gradebook, results and feedback"),
+    "lab": ("kit.course.command", "open the course in JupyterLab"),
 }
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .protocol import RemoteProtocolError, Reply, parse_reply
 
@@ -24,9 +24,10 @@ _COLOURS = {"client": "#1f5fa8", "server": "#1e7b34", "info": "#777"}
 _ids = itertools.count(1)
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line of a dialogue: who sent it, its text (no CRLF), and when (epoch seconds)."""
+class Line(NamedTuple):
+    """One line of a dialogue: who sent it, its text (no CRLF), and when (epoch seconds).
+
+    A named tuple, not a dataclass: the server makes one per line, so it must be cheap."""
 
     direction: Direction
     text: str
@@ -49,8 +50,7 @@ class Transcript:
 
     def add(self, direction: Direction, text: str, when: float | None = None) -> Line:
         line = Line(direction, text, time.time() if when is None else when)
-        with self._lock:
-            self._lines.append(line)
+        self._lines.append(line)  # list.append is atomic; readers copy under the lock
         return line
 
     @property

@@ -228,9 +228,11 @@ class Mailbox:
             except OSError as exc:
                 flush_error = exc
             self._notify(sum(1 for r in results if r[3] is None and flush_error is None))
+            by_loop: dict = {}
             for loop, fut, key, exc in results:
-                exc = exc or flush_error
-                loop.call_soon_threadsafe(_settle, fut, key, exc)
+                by_loop.setdefault(loop, []).append((fut, key, exc or flush_error))
+            for loop, settled in by_loop.items():  # one wake-up per event loop, not per message
+                loop.call_soon_threadsafe(_settle_all, settled)
             if stop:
                 return
 
@@ -342,10 +344,11 @@ class Mailbox:
         return f"<Mailbox {self.path} with {len(self)} message(s)>"
 
 
-def _settle(fut: asyncio.Future, key: str | None, exc: BaseException | None) -> None:
-    if fut.done():
-        return
-    if exc is not None:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(key)
+def _settle_all(settled: list[tuple[asyncio.Future, str | None, BaseException | None]]) -> None:
+    for fut, key, exc in settled:
+        if fut.done():
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(key)

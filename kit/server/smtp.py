@@ -37,20 +37,19 @@ BARE_LF_NOTE = "the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5
 DATA_LINES_SHOWN = 60
 
 # aiosmtpd's own replies, reworded as Postfix words them (and with RFC 3463 codes).
-_REWRITE = [
-    (re.compile(r"500 Error: command \"(.*)\" not recognized"), "500 5.5.2 Error: command not recognized"),
-    (re.compile(r"502 5\.5\.1 Too many unrecognized commands, goodbye\."),
-     "421 4.7.0 Error: too many unrecognized commands, goodbye"),
-    (re.compile(r"552 Error: Too much mail data"), "552 5.3.4 Error: message file too big"),
-    (re.compile(r"500 Line too long \(see RFC5321 4\.5\.3\.1\.6\)"),
-     "500 5.5.2 Error: text line too long (RFC 5321 §4.5.3.1.6 allows 1000 octets)"),
-    (re.compile(r"500 Command line too long"),
-     "500 5.5.2 Error: command line too long (RFC 5321 §4.5.3.1.4 allows 512 octets)"),
-    (re.compile(r"503 Error: send (HELO|EHLO) first"), "503 5.5.1 Error: send HELO/EHLO first"),
-    (re.compile(r"503 Error: need RCPT command"), "503 5.5.1 Error: need RCPT command"),
-    (re.compile(r"501 Syntax: DATA"), "501 5.5.4 Syntax: DATA"),
-    (re.compile(r"501 Syntax: QUIT"), "501 5.5.4 Syntax: QUIT"),
-]
+_REWRITE = {
+    "552 Error: Too much mail data": "552 5.3.4 Error: message file too big",
+    "500 Line too long (see RFC5321 4.5.3.1.6)":
+        "500 5.5.2 Error: text line too long (RFC 5321 §4.5.3.1.6 allows 1000 octets)",
+    "500 Command line too long": "500 5.5.2 Error: command line too long (RFC 5321 §4.5.3.1.4 allows 512 octets)",
+    "503 Error: send HELO first": "503 5.5.1 Error: send HELO/EHLO first",
+    "503 Error: send EHLO first": "503 5.5.1 Error: send HELO/EHLO first",
+    "503 Error: need RCPT command": "503 5.5.1 Error: need RCPT command",
+    "501 Syntax: DATA": "501 5.5.4 Syntax: DATA",
+    "501 Syntax: QUIT": "501 5.5.4 Syntax: QUIT",
+    "502 5.5.1 Too many unrecognized commands, goodbye.": "421 4.7.0 Error: too many unrecognized commands, goodbye",
+}
+_UNKNOWN_COMMAND = re.compile(r'500 Error: command "(.*)" not recognized')
 _NO_ENHANCED = {334, 354}
 
 
@@ -59,9 +58,10 @@ def with_enhanced_code(reply: str, *, greeting: bool = False) -> str:
 
     The greeting keeps none (RFC 2034 §3); a later 220 (STARTTLS's) gets ``2.0.0``.
     """
-    for pattern, replacement in _REWRITE:
-        if pattern.fullmatch(reply):
-            return replacement
+    if reply in _REWRITE:
+        return _REWRITE[reply]
+    if reply.startswith("500 Error: command") and _UNKNOWN_COMMAND.fullmatch(reply):
+        return "500 5.5.2 Error: command not recognized"
     code_text = reply[:3]
     if not code_text.isdigit():
         return reply
@@ -69,7 +69,7 @@ def with_enhanced_code(reply: str, *, greeting: bool = False) -> str:
     if (code == 220 and greeting) or code in _NO_ENHANCED or code not in DEFAULT_ENHANCED:
         return reply
     sep, text = reply[3:4], reply[4:]
-    if split_enhanced(code, text)[0] is not None:
+    if text[:1] == str(code // 100) and split_enhanced(code, text)[0] is not None:
         return reply
     return f"{code}{sep or ' '}{DEFAULT_ENHANCED[code]} {text}".rstrip()
 
