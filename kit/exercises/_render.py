@@ -63,7 +63,7 @@ def _shows_values(test: TestResult) -> bool:
 
 def _header(result: CheckResult) -> str:
     return (
-        f"{result.exercise_id}: {result.title}. "
+        f"{result.exercise_id}: {result.title.rstrip('.')}{'' if result.title.endswith(('?', '!')) else '.'} "
         f"{_pts(result.points)}/{_pts(result.max_points)} points, {result.status}"
     )
 

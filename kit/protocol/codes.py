@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FIRST_DIGIT = {
-    1: "Positive preliminary: not part of SMTP. RFC 821 listed 1yz, but RFC 5321 §4.2.1 says "
-       "FTP's 1yz codes are not part of the SMTP model and servers MUST NOT send them; "
+    1: "Positive preliminary: not part of SMTP. RFC 821 listed 1yz, but RFC 5321 §4.2.1 notes that "
+       "FTP's 1yz codes are not part of the SMTP model, and §4.2 says servers MUST NOT send them; "
        "a client SHOULD treat one as a fatal error.",
     2: "Positive completion: the requested action has been successfully completed.",
     3: "Positive intermediate: accepted, but the server waits for more (e.g. 354 after DATA).",
