@@ -2,8 +2,14 @@
 
 A `Transcript` is the list of lines of one session, each with its direction and time.
 It renders as text in swaks' style (``->`` client to server, ``<-`` server to client,
-``===`` notes) and as HTML in Jupyter. Lines are appended from the server's thread and read
-from the notebook's, so appends and snapshots take a lock.
+``===`` notes) and as HTML in Jupyter.
+
+The server records what it receives as raw chunks (`add_chunk`), exactly as they came off
+the socket, and the lines are cut only when someone reads the transcript: recording then
+costs one list append per chunk, not per line, on the server's hot path. Reading also adds
+the notes a student needs (a command line that ended in a bare LF) and shortens long
+message data to its first lines. Appends come from the server's thread and reads from the
+notebook's; reads take a lock.
 """
 
 from __future__ import annotations
@@ -22,6 +28,24 @@ Direction = Literal["client", "server", "info"]
 ARROWS: dict[str, str] = {"client": " -> ", "server": "<-  ", "info": "=== "}
 _COLOURS = {"client": "#1f5fa8", "server": "#1e7b34", "info": "#777"}
 _ids = itertools.count(1)
+
+#: Noted after a command line that ended in LF alone: servers are lenient about it, but it
+#: is a bug in the client (RFC 5321 §2.3.8: lines end in CRLF).
+BARE_LF_NOTE = "the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5321 §2.3.8)"
+#: Lines of message data shown per message; the rest are counted.
+DATA_LINES_SHOWN = 60
+
+
+class _Chunk(NamedTuple):
+    data: bytes
+    time: float
+
+
+class _Skipped(NamedTuple):
+    """Message data not kept (over the transcript's budget): only its line count."""
+
+    lines: int
+    time: float
 
 
 class Line(NamedTuple):
@@ -46,23 +70,82 @@ class Transcript:
     session_id: int = field(default_factory=lambda: next(_ids))
     started: float = field(default_factory=time.time)
     _lines: list[Line] = field(default_factory=list, repr=False)
+    _pending: list = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _partial: bytes = field(default=b"", repr=False)
+    _in_data: bool = field(default=False, repr=False)
+    _data_lines: int = field(default=0, repr=False)
 
     def add(self, direction: Direction, text: str, when: float | None = None) -> Line:
         line = Line(direction, text, time.time() if when is None else when)
-        self._lines.append(line)  # list.append is atomic; readers copy under the lock
+        self._pending.append(line)  # list.append is atomic; reads sort it out under the lock
         return line
+
+    def add_chunk(self, data: bytes, when: float | None = None) -> None:
+        """Record bytes received from the client, as they came; lines are cut on reading."""
+        self._pending.append(_Chunk(data, time.time() if when is None else when))
+
+    def add_skipped(self, lines: int, when: float | None = None) -> None:
+        """Record that ``lines`` lines of message data came but were not kept."""
+        self._pending.append(_Skipped(lines, time.time() if when is None else when))
 
     @property
     def lines(self) -> list[Line]:
         with self._lock:
+            self._settle()
             return list(self._lines)
+
+    def new_lines(self, start: int) -> list[Line]:
+        """Lines from index ``start`` on (for printing a dialogue as it happens)."""
+        with self._lock:
+            self._settle()
+            return self._lines[start:]
+
+    def _settle(self) -> None:
+        """Turn pending entries into lines (caller holds the lock)."""
+        count = len(self._pending)
+        for entry in self._pending[:count]:
+            if isinstance(entry, Line):
+                if entry.direction == "server":
+                    self._end_data_summary(entry.time)
+                    self._in_data = entry.text.startswith("354")
+                    self._data_lines = 0
+                self._lines.append(entry)
+            elif isinstance(entry, _Skipped):
+                self._data_lines += entry.lines
+            else:
+                self._cut(entry)
+        del self._pending[:count]
+
+    def _cut(self, chunk: _Chunk) -> None:
+        data = self._partial + chunk.data
+        *complete, self._partial = data.split(b"\n")
+        for raw in complete:
+            bare_lf = not raw.endswith(b"\r")
+            text = raw.rstrip(b"\r").decode("utf-8", errors="backslashreplace")
+            if self._in_data:
+                if text == "." and not bare_lf:
+                    self._end_data_summary(chunk.time)
+                    self._in_data = False
+                else:
+                    self._data_lines += 1
+                    if self._data_lines > DATA_LINES_SHOWN:
+                        continue
+            self._lines.append(Line("client", text, chunk.time))
+            if bare_lf and not self._in_data:
+                self._lines.append(Line("info", BARE_LF_NOTE, chunk.time))
+
+    def _end_data_summary(self, when: float) -> None:
+        hidden = self._data_lines - DATA_LINES_SHOWN
+        if self._in_data and hidden > 0:
+            self._lines.append(Line("info", f"({hidden} more lines of data not shown)", when))
+        self._data_lines = 0
 
     def __iter__(self) -> Iterator[Line]:
         return iter(self.lines)
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return len(self.lines)
 
     def client_lines(self) -> list[str]:
         return [ln.text for ln in self.lines if ln.direction == "client"]

@@ -47,3 +47,28 @@ def test_to_dict_is_json_ready(server):
     data = json.loads(json.dumps(server.transcripts.last.to_dict()))
     assert data["lines"][0]["direction"] == "info"
     assert any(line["text"].startswith("220 ") for line in data["lines"])
+
+
+def test_big_message_keeps_a_bounded_transcript(server):
+    body = "\n".join(f"line {i:06d} " + "x" * 60 for i in range(5000))  # ~360 KB
+    result = send_mail(server.host, server.port, "a@x.test", "b@example.test", subject="big", body=body)
+    assert result.ok
+    t = server.transcripts.last
+    text = t.to_text()
+    assert "line 000000" in text and "line 004999" not in text
+    hidden = int(text.split("(", 1)[1].split(" more lines")[0])
+    shown = sum(1 for ln in t.lines if ln.text.startswith("line "))
+    assert shown + hidden >= 5000  # every data line is shown or counted
+    assert " -> .\n<-  250 2.0.0 Ok: queued as" in text
+    assert t.client_lines()[-1] == "QUIT"
+    assert sum(len(ln.text) for ln in t.lines) < 40_000
+
+
+def test_chunks_are_cut_into_lines_across_boundaries():
+    t = Transcript()
+    t.add("server", "220 hi")
+    t.add_chunk(b"EHLO m")
+    t.add_chunk(b"e\r\nNOOP\n")
+    assert [(ln.direction, ln.text) for ln in t.lines] == [
+        ("server", "220 hi"), ("client", "EHLO me"), ("client", "NOOP"),
+        ("info", "the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5321 §2.3.8)")]

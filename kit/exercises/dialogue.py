@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from ..protocol import dot_stuff as _dot_stuff
 from ..server import LabServer, mailbox_full, unknown_user
-from ..server.smtp import BARE_LF_NOTE
+from ..transcript import BARE_LF_NOTE
 from ._errors import CallError, NotAttempted
 from ._exercise import Exercise
 from ._registry import register

@@ -49,6 +49,7 @@ class LabState:
         self.listeners = listeners
         self.sessions: set[Any] = set()
         self._count = 0
+        self._told: dict[int, int] = {}
 
     @property
     def active(self) -> int:
@@ -67,14 +68,29 @@ class LabState:
         self.sessions.discard(protocol)
         if protocol.transcript is not None:
             self.record(protocol.transcript, "info", "connection closed")
+            self._told.pop(protocol.transcript.session_id, None)
 
     def record(self, transcript: Transcript, direction: Direction, text: str) -> None:
         transcript.add(direction, text)
-        for listener in self.listeners:
-            try:
-                listener(transcript, direction, text)
-            except Exception:  # a broken listener must not break the session
-                pass
+        if self.listeners:
+            self._tell_listeners(transcript)
+
+    def record_chunk(self, transcript: Transcript, data: bytes) -> None:
+        transcript.add_chunk(data)
+        if self.listeners:
+            self._tell_listeners(transcript)
+
+    def _tell_listeners(self, transcript: Transcript) -> None:
+        """Hand the lines that are complete now to the listeners (e.g. `smtpkit serve`)."""
+        start = self._told.get(transcript.session_id, 0)
+        lines = transcript.new_lines(start)
+        self._told[transcript.session_id] = start + len(lines)
+        for line in lines:
+            for listener in self.listeners:
+                try:
+                    listener(transcript, line.direction, line.text)
+                except Exception:  # a broken listener must not break the session
+                    pass
 
     def shutdown_sessions(self) -> None:
         """Tell every connected client 421 and close (runs on the server's loop)."""

@@ -18,7 +18,6 @@ import asyncio
 import collections
 import functools
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import SMTP, syntax
@@ -29,12 +28,8 @@ from .behaviours import STAGES, Behaviour
 if TYPE_CHECKING:
     from .lab_server import LabState
 
-#: Noted in the transcript after a command line that ended in LF alone: servers are lenient
-#: about it, but it is a bug in the client (RFC 5321 §2.3.8: lines end in CRLF).
-BARE_LF_NOTE = "the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5321 §2.3.8)"
-
-#: Lines of message data kept in a transcript per message; the rest are counted.
-DATA_LINES_SHOWN = 60
+#: Bytes of message data a transcript keeps per message; beyond that only lines are counted.
+DATA_BYTES_KEPT = 16 * 1024
 
 # aiosmtpd's own replies, reworded as Postfix words them (and with RFC 3463 codes).
 _REWRITE = {
@@ -72,17 +67,6 @@ def with_enhanced_code(reply: str, *, greeting: bool = False) -> str:
     if text[:1] == str(code // 100) and split_enhanced(code, text)[0] is not None:
         return reply
     return f"{code}{sep or ' '}{DEFAULT_ENHANCED[code]} {text}".rstrip()
-
-
-class _RecordingReader(asyncio.StreamReader):
-    """A StreamReader that hands every line it reads to the session's recorder."""
-
-    _kit_record: Callable[[bytes], None]
-
-    async def readuntil(self, separator: bytes = b"\n") -> bytes:
-        line = await super().readuntil(separator)
-        self._kit_record(line)
-        return line
 
 
 _NOTIFY = {"SUCCESS", "FAILURE", "DELAY"}
@@ -139,36 +123,45 @@ class LabSMTP(SMTP):
         self.transcript = None
         self.session_no = 0
         self._in_data = False
-        self._data_lines = 0
+        self._data_bytes = 0
+        self._tail = b""
         self._drop_after_354 = False
         self._greeted = False
         self._drop_after_command = False
         self._smtp_methods = {verb: self._with_behaviours(verb, m) for verb, m in self._smtp_methods.items()}
 
     # -- recording ----------------------------------------------------------------------
-    def _cb_client_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        super()._cb_client_connected(reader, writer)
-        reader.__class__ = _RecordingReader
-        reader._kit_record = self._record_in  # type: ignore[attr-defined]
+    def data_received(self, data: bytes) -> None:
+        """Every byte from the client goes to the transcript as it arrives (cut into lines
+        only when the transcript is read), except long message data, which is counted."""
+        transcript = self.transcript
+        if transcript is not None:
+            if self._in_data and self._data_bytes + len(data) > DATA_BYTES_KEPT:
+                room = max(DATA_BYTES_KEPT - self._data_bytes, 0)
+                keep = data.rfind(b"\n", 0, room) + 1  # whole lines only
+                if keep:
+                    self._data_bytes += keep
+                    self.lab.record_chunk(transcript, data[:keep])
+                self._record_over_budget(transcript, data[keep:])
+            else:
+                if self._in_data:
+                    self._data_bytes += len(data)
+                self.lab.record_chunk(transcript, data)
+        super().data_received(data)
 
-    def _record_in(self, raw: bytes) -> None:
-        if self.transcript is None:
+    def _record_over_budget(self, transcript, data: bytes) -> None:
+        """Past the data budget keep only the end of data and what follows it."""
+        window = self._tail + data
+        end = window.find(b"\r\n.\r\n")
+        if end < 0:
+            transcript.add_skipped(data.count(b"\n"))
+            self._tail = data[-4:]
             return
-        text = raw.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
-        if self._in_data:
-            if raw == b".\r\n":
-                hidden = self._data_lines - DATA_LINES_SHOWN
-                if hidden > 0:
-                    self.lab.record(self.transcript, "info", f"({hidden} more lines of data not shown)")
-                self._in_data = False
-                self.lab.record(self.transcript, "client", text)
-                return
-            self._data_lines += 1
-            if self._data_lines > DATA_LINES_SHOWN:
-                return
-        self.lab.record(self.transcript, "client", text)
-        if raw.endswith(b"\n") and not raw.endswith(b"\r\n"):
-            self.lab.record(self.transcript, "info", BARE_LF_NOTE)
+        # The marker may straddle two chunks (its start in the tail): count the skipped
+        # lines within this chunk, then keep the final dot and everything after it.
+        transcript.add_skipped(data[: max(end + 2 - len(self._tail), 0)].count(b"\n"))
+        self._in_data, self._tail = False, b""
+        self.lab.record_chunk(transcript, b".\r\n" + window[end + 5:])
 
     async def push(self, status: str | bytes) -> None:
         text = status.decode("utf-8", errors="replace") if isinstance(status, bytes) else status
@@ -176,10 +169,8 @@ class LabSMTP(SMTP):
         self._greeted = True
         if self.transcript is not None:
             self.lab.record(self.transcript, "server", text)
-        if text.startswith("354"):
-            self._in_data, self._data_lines = True, 0
-        else:
-            self._in_data = False
+        self._in_data = text.startswith("354")
+        self._data_bytes, self._tail = 0, b""
         await super().push(text)
         if text.startswith("354") and self._drop_after_354:
             self._drop("dropped the connection after 354 (behaviour)")
