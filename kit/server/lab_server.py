@@ -129,6 +129,7 @@ class LabServer:
             path = self.config.maildir
         self.mailbox = Mailbox(path, durable=self.config.durable)
         self._state = LabState(self.config, self._listeners)
+        self.mailbox.concurrency = lambda: self._state.active
         self._controller: LabController | None = None
         self.certificates = None
         self._certdir = tempfile.TemporaryDirectory(prefix="smtpkit-tls-")

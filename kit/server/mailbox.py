@@ -26,7 +26,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -34,6 +34,8 @@ from pathlib import Path
 
 ENVELOPE_LOG = "kit-envelopes.jsonl"
 _parser = BytesParser(policy=email.policy.default)
+#: How long the committer waits for other sessions' messages before one flush (seconds).
+GROUP_COMMIT_WINDOW = 0.002
 _ENVELOPE_FIELDS = ("mail_from", "rcpt_tos", "peer", "helo", "received_at", "queue_id", "mail_options",
                     "protocol", "rcpt_options")
 _KEY = re.compile(r"(\d+)\.M(\d+)P\d+Q(\d+)")
@@ -124,6 +126,8 @@ class Mailbox:
         self._cond = threading.Condition()
         self._delivered = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        #: How many sessions might be delivering now (the server sets it; 1 = never wait).
+        self.concurrency: Callable[[], int] = lambda: 1
         self._committer: threading.Thread | None = None
 
     # -- delivery ---------------------------------------------------------------------
@@ -204,12 +208,18 @@ class Mailbox:
             batch = [self._queue.get()]
             if batch[0] is None:
                 return
-            while True:
+            # Group commit: while other sessions are likely to finish a message soon, wait a
+            # moment for them, so that one flush covers many (a lone session never waits).
+            others = self.concurrency() - 1
+            deadline = time.monotonic() + GROUP_COMMIT_WINDOW
+            while batch[-1] is not None:
                 try:
-                    item = self._queue.get_nowait()
+                    if len(batch) > others:
+                        batch.append(self._queue.get_nowait())
+                    else:
+                        batch.append(self._queue.get(timeout=max(deadline - time.monotonic(), 0)))
                 except queue.Empty:
                     break
-                batch.append(item)
             stop = batch[-1] is None
             batch = [b for b in batch if b is not None]
             results, paths, lines = [], [], []
