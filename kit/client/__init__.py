@@ -1,7 +1,8 @@
 """The kit's SMTP client: `SMTPSession` for line-by-line work, `send_mail` for one call."""
 
+from .relay import forward
 from .send import SendResult, compose, send_mail
 from .session import SMTPClientError, SMTPConnectError, SMTPDisconnected, SMTPSession, SMTPTimeout, message_bytes
 
-__all__ = ["SendResult", "compose", "send_mail", "SMTPClientError", "SMTPConnectError", "SMTPDisconnected",
+__all__ = ["forward", "SendResult", "compose", "send_mail", "SMTPClientError", "SMTPConnectError", "SMTPDisconnected",
            "SMTPSession", "SMTPTimeout", "message_bytes"]

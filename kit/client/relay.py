@@ -1,0 +1,122 @@
+"""`forward`: pass a stored message on to the next server, as a relaying MTA would.
+
+The lab server never relays (RFC 5321 §7.1: no open relays in a course), so a chain of
+servers is driven from the client side: take what one lab server stored and submit it,
+with the envelope it arrived with, to the next one::
+
+    msa, mx = LabServer(hostname="msa.example.test", ...), LabServer(hostname="mx.example.org", ...)
+    send_mail(msa.host, msa.port, "alice@example.test", ["bob@example.org"], subject="Hi")
+    forward(msa.mailbox.latest, mx.host, mx.port)      # EHLO msa.example.test, MAIL, RCPT, DATA
+
+Each server prepends its own ``Received:`` field and keeps the ones already there (§4.4),
+so the message that reaches the last server carries one field per server: a trace to read
+with `kit.trace`.
+
+What is sent is the stored message byte for byte, with one exception: the
+``Return-Path:`` field. A lab server writes it because it acts as the *final delivery*
+server, and §4.4 reserves that field for final delivery ("When the delivery SMTP server
+makes the final delivery of a message, it inserts a return-path line at the beginning of
+the mail data"). A relaying MTA never adds it, and a message SHOULD NOT be sent with one
+already in it, so `forward` drops it; the next server writes a new one from the envelope.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from email.policy import default as _default_policy
+from typing import Any
+
+from .send import SendResult, send_mail
+
+__all__ = ["forward", "drop_return_path", "FALLBACK_HELO"]
+
+#: The EHLO name used when the message carries no Received field to take it from.
+FALLBACK_HELO = "relay.example.test"
+
+_RETURN_PATH = re.compile(rb"return-path[ \t]*:", re.IGNORECASE)
+
+
+def _split_header(content: bytes) -> tuple[list[bytes], bytes]:
+    """The header lines (each with its line end) and everything from the empty line on."""
+    lines = content.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line in (b"\r\n", b"\n", b"\r"):
+            return lines[:i], b"".join(lines[i:])
+    return lines, b""
+
+
+def drop_return_path(content: bytes) -> bytes:
+    """``content`` without its ``Return-Path:`` fields (folded lines included).
+
+    Only the header section is looked at; the body and every other field stay byte for byte.
+    """
+    header, rest = _split_header(content)
+    kept: list[bytes] = []
+    dropping = False
+    for line in header:
+        if line[:1] in (b" ", b"\t"):  # a continuation line belongs to the field above
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = bool(_RETURN_PATH.match(line))
+        if not dropping:
+            kept.append(line)
+    return b"".join(kept) + rest
+
+
+def _as_bytes(message: Any) -> bytes:
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        return bytes(message)
+    if isinstance(message, str):
+        return message.encode("utf-8")
+    if isinstance(message, Message):
+        # refold_source="none": header fields go out exactly as they were parsed
+        policy = getattr(message, "policy", _default_policy)
+        if hasattr(policy, "refold_source"):
+            policy = policy.clone(refold_source="none")
+        return message.as_bytes(policy=policy)
+    raise TypeError(f"expected a StoredMessage, an email Message, bytes or str, not {type(message).__name__}")
+
+
+def _top_by(content: bytes) -> str | None:
+    """The host named in the ``by`` clause of the top-most Received field, if any."""
+    from ..trace import parse_received  # the tolerant reader of kit.trace
+
+    header, _ = _split_header(content)
+    text = b"".join(header).decode("utf-8", "replace").replace("\r\n", "\n")
+    match = re.search(r"^received[ \t]*:(.*(?:\n[ \t].*)*)", text, re.IGNORECASE | re.MULTILINE)
+    if not match:
+        return None
+    by = parse_received(match.group(1)).by
+    words = (by or "").split()
+    return words[0] if words else None
+
+
+def forward(stored_message: Any, host: str, port: int, *, helo: str | None = None,
+            mail_from: str | None = None, rcpt_tos: list[str] | None = None,
+            timeout: float = 10.0) -> SendResult:
+    """Submit a stored message to the server at ``host``:``port``, as the next hop of a relay.
+
+    ``stored_message`` is what a lab server's mailbox returns (``server.mailbox.latest``):
+    its envelope gives MAIL FROM and the RCPT TOs unless ``mail_from`` / ``rcpt_tos`` say
+    otherwise (they are required for a plain message, bytes or str). The content is sent
+    unchanged except that ``Return-Path:`` is dropped (final delivery only, RFC 5321 §4.4).
+
+    ``helo`` is the name to introduce ourselves with; by default it is the host that holds
+    the message now, the ``by`` of its top-most ``Received:`` field, as the real MTA would
+    say EHLO with its own name. Returns the `SendResult` (never raises for a refusal).
+    """
+    envelope = getattr(stored_message, "envelope", None)
+    message = getattr(stored_message, "message", stored_message)
+    if mail_from is None:
+        if envelope is None:
+            raise ValueError("no envelope: pass mail_from= (and rcpt_tos=) for a plain message")
+        mail_from = envelope.mail_from
+    if rcpt_tos is None:
+        if envelope is None:
+            raise ValueError("no envelope: pass rcpt_tos= (and mail_from=) for a plain message")
+        rcpt_tos = list(envelope.rcpt_tos)
+    content = drop_return_path(_as_bytes(message))
+    name = helo or _top_by(content) or FALLBACK_HELO
+    return send_mail(host, port, mail_from, list(rcpt_tos), content, ehlo_name=name, timeout=timeout)

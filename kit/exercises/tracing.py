@@ -1,0 +1,322 @@
+"""Exercises of notebook 05 (header tracing): read one ``Received:`` field, then a whole chain.
+
+The contract, kept to plain values so the grader can call across processes:
+
+* ``parse_received(value) -> dict`` with keys ``from``, ``by``, ``with``, ``id``, ``for`` (the
+  word after each keyword, outside comments, or None) and ``date`` (the date-time after the
+  first ``;`` outside comments, as ISO 8601 in UTC, or None when there is none or it has no
+  zone). RFC 5321 §4.4 for the clauses, RFC 5322 §3.2.2 for comments, §3.3/§4.3 for dates.
+* ``hops(message_text) -> list[dict]``: one dict per ``Received:`` field in travel order
+  (hop 0 = the bottom-most field, the origin) with ``from``, ``by``, ``date`` as above and
+  ``delay``: this hop's date minus the previous hop's, in float seconds, None when either is
+  unknown; negative delays (clock skew) are kept.
+
+Expected answers come from `kit.trace`, the tested tracer, reduced to this contract; the
+checkers name the classic mistakes of header analyzers (CURRICULUM §4): top-down order,
+delays clipped at zero or wrapped by ``timedelta.seconds``, dates read from comments.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from ..trace import parse_received as _parse_received
+from ..trace import trace as _trace
+from ._exercise import Exercise
+from ._registry import register
+from ._tests import Outcome, Test, format_call
+
+KEYS = ("from", "by", "with", "id", "for", "date")
+HOP_KEYS = ("from", "by", "date", "delay")
+
+
+def _word(text: str | None) -> str | None:
+    words = (text or "").replace("(", " (").split()
+    return words[0] if words else None
+
+
+def _iso(hop_or_field: Any) -> str | None:
+    when = hop_or_field.date
+    return when.isoformat() if when is not None and hop_or_field.zone_known else None
+
+
+def reference_parse_received(value: str) -> dict:
+    """The exercise's answer, from `kit.trace.parse_received`."""
+    f = _parse_received(value)
+    return {"from": _word(f.from_), "by": _word(f.by), "with": _word(f.with_), "id": f.id,
+            "for": f.for_, "date": _iso(f)}
+
+
+def reference_hops(message_text: str) -> list[dict]:
+    """The exercise's answer, from `kit.trace.trace`."""
+    return [{"from": _word(h.from_), "by": _word(h.by), "date": _iso(h), "delay": h.delay_seconds}
+            for h in _trace(message_text)]
+
+
+def sample(name: str) -> str:
+    """A real-world header shipped in ``kit/trace/samples`` (see its SOURCES.md)."""
+    return (files("kit.trace") / "samples" / name).read_text(encoding="utf-8")
+
+
+# -- tracing.parse_received --------------------------------------------------------------------
+
+_UTC = "convert to UTC: parsedate_to_datetime(text).astimezone(timezone.utc).isoformat()"
+
+# (name, value, {key: why this key is easy to get wrong})
+_FIELDS = [
+    ("the seed: Postfix, a HELO name and the real host in a comment",
+     "from identity (bonnie.TechFak.Uni-Bielefeld.DE [IPv6:2001:638:504:2080::247])\r\n"
+     "  by smarthost.TechFak.Uni-Bielefeld.DE (Postfix) with SMTP id 3489AB000F\r\n"
+     "  for <jhuelsmann@techfak.uni-bielefeld.de>; Sat, 22 Nov 2014 20:25:31 +0100 (CET)",
+     {"from": "the word after 'from' is the name the client gave in HELO: 'identity'; the comment "
+              "after it is what the server saw",
+      "date": "20:25:31 +0100 is 19:25:31 UTC; " + _UTC}),
+    ("the seed: Dovecot LMTP",
+     "from mailin.techfak.uni-bielefeld.de ([2001:638:504:2014:ffff::22])\r\n"
+     "  by imap.TechFak.Uni-Bielefeld.DE (Dovecot) with LMTP id B6rUDn7jcFRmaAAASiQK0w\r\n"
+     "  for <jhuelsmann@imap.techfak.uni-bielefeld.de>; Sat, 22 Nov 2014 20:27:34 +0100",
+     {"by": "the word after 'by', without the comment '(Dovecot)'"}),
+    ("no from clause (Postfix re-submitting on one host)",
+     "by mailin.techfak.uni-bielefeld.de (Postfix)\r\n  id 1B1AEB9DF; Sat, 22 Nov 2014 20:27:34 +0100 (CET)",
+     {"from": "there is no from clause: None",
+      "id": "the id ends where the ';' starts",
+      "for": "there is no for clause: None"}),
+    ("Exim: lower-case keywords, nested comments, -0800",
+     "from localhost ([127.0.0.1] helo=usw-sf-list1.sourceforge.net)\r\n"
+     "    by usw-sf-list1.sourceforge.net with esmtp (Exim 3.31-VA-mm2 #1 (Debian))\r\n"
+     "    id 16BujB-0003YE-00; Thu, 06 Dec 2001 01:22:01 -0800",
+     {"with": "keep the word as written: 'esmtp'",
+      "id": "comments nest (RFC 5322 §3.2.2): '(Exim 3.31-VA-mm2 #1 (Debian))' is one comment, and "
+            "the id comes after it",
+      "date": "01:22:01 -0800 is 09:22:01 UTC; " + _UTC}),
+    ("keywords inside a comment (Postfix with TLS)",
+     "from mail.example.org (mail.example.org [IPv6:2001:db8:1::10])\r\n"
+     "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\r\n"
+     "\t key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256)\r\n"
+     "\t(No client certificate requested)\r\n"
+     "\tby mx.example.net (Postfix) with ESMTPS id 4T8hZd0mQbz9sTq\r\n"
+     "\tfor <bob@example.net>; Tue,  9 Jan 2024 19:12:04 +0100 (CET)",
+     {"with": "'with cipher' sits inside a comment, which is not a clause (RFC 5322 §3.2.2); "
+              "the with clause says ESMTPS",
+      "by": "skip every comment before 'by'; comments can span lines"}),
+    ("qmail: only a comment before the ';'",
+     "(qmail 11769 invoked from network); 22 Aug 2016 14:23:01 -0000",
+     {"from": "'from network' is inside a comment: there is no from clause",
+      "date": "-0000 is Universal Time (RFC 5322 §3.3), but parsedate_to_datetime returns a naive "
+              "datetime for it: treat -0000 as UTC"}),
+    ("a ';' inside a comment before the date",
+     "from mail.example.net ([192.0.2.46]) by lists.example.org\r\n"
+     "\twith ESMTP id S1753864Ab2CDND1 (ORCPT <rfc822;team@lists.example.org>);\r\n"
+     "\tSun, 4 Mar 2012 08:03:27 -0500",
+     {"date": "the first ';' is inside the comment (ORCPT <rfc822;...>); the date follows the first ';' "
+              "outside comments, and 08:03:27 -0500 is 13:03:27 UTC",
+      "id": "the id is one word; the comment after it is not part of it"}),
+    ("a date inside a comment, no ';'",
+     "from relay.example.net (relay.example.net [192.0.2.30] Mon, 5 Feb 2024 23:59:59 +0000)\r\n"
+     "\tby mx.example.org with SMTP id CCC333",
+     {"date": "the only date is inside a comment, and there is no ';': the date is None"}),
+    ("a date without a zone",
+     "from mx1.example.net (mx1.example.net [192.0.2.20])\r\n"
+     "\tby relay.example.net with ESMTP id BBB222\r\n"
+     "\tfor <x@example.net>; Mon, 5 Feb 2024 10:00:05",
+     {"date": "a date without a zone cannot be placed in time: return None, never guess UTC or local "
+              "time (parsedate_to_datetime gives a naive datetime)"}),
+    ("a named zone, GMT",
+     "from usw-sf-list1.sourceforge.net (usw-sf-fw2.sourceforge.net\r\n"
+     "    [216.136.171.252]) by dogma.slashnull.org (8.11.6/8.11.6) with ESMTP id\r\n"
+     "    fB69MYV12654 for <jm-sa@jmason.org>; Thu, 6 Dec 2001 09:22:34 GMT",
+     {"date": "GMT is an obsolete but well-defined zone name (RFC 5322 §4.3): UTC",
+      "by": "a comment can be folded over two lines; 'by' comes after it"}),
+    ("upper-case keywords and a for without brackets",
+     "FROM client.example.org ([192.0.2.10]) BY mx.example.org WITH ESMTP ID 42\r\n"
+     " FOR bob@example.org; Tue, 12 Mar 2024 10:15:02 +0100",
+     {"for": "keywords are case-insensitive; keep the value as written: 'bob@example.org'",
+      "from": "keywords are case-insensitive: FROM is from"}),
+]
+
+
+def _field_test(name: str, value: str, why: dict[str, str]) -> Test:
+    expected = reference_parse_received(value)
+
+    def judge(call) -> Outcome:
+        shown = format_call(call.__name__, (value,))
+        got = call(value)
+        if type(got) is not dict:
+            return Outcome(False, f"return a dict with the keys {', '.join(map(repr, KEYS))}", shown, expected, got)
+        missing = [k for k in KEYS if k not in got]
+        if missing:
+            return Outcome(False, f"missing key {missing[0]!r}; use exactly {', '.join(map(repr, KEYS))} "
+                           "(None for a clause that is not there)", shown, expected, got)
+        extra = [k for k in got if k not in KEYS]
+        if extra:
+            return Outcome(False, f"unexpected key {extra[0]!r}", shown, expected, got)
+        for key in KEYS:
+            e, g = expected[key], got[key]
+            if e == g and type(e) is type(g):
+                continue
+            if g is not None and type(g) is not str:
+                message = f"{key!r}: return a str or None, got {type(g).__name__}"
+            else:
+                message = f"{key!r}: expected {e!r}, got {g!r}"
+                if e is not None and g is not None and key != "date" and e.lower() == g.lower():
+                    message += "; keep the value as written, letter case included"
+                elif key in why:
+                    message += f"; {why[key]}"
+                elif key == "date" and e is not None and g is not None:
+                    message += "; write it as ISO 8601 in UTC, e.g. '2014-11-22T19:25:31+00:00'"
+            return Outcome(False, message, shown, expected, got)
+        return Outcome(True, "", shown, expected, got)
+
+    return Test(name, 1, judge)
+
+
+PARSE_RECEIVED = register(Exercise(
+    id="tracing.parse_received",
+    title="Read one Received field",
+    function="parse_received",
+    hint="First drop the comments: everything in parentheses, which nest. Then split at the first ';': "
+         "the date comes after it (email.utils.parsedate_to_datetime; None if it fails or has no zone; "
+         "-0000 is UTC). Before it, look for the keywords from, by, with, id, for in any letter case and "
+         "take the word after each.",
+    tests=tuple(_field_test(*case) for case in _FIELDS),
+))
+
+# -- tracing.hops ----------------------------------------------------------------------------
+
+SEED_MESSAGE = (
+    "Return-Path: <a1@ausgedacht.de>\n"
+    "Delivered-To: <jhuelsmann@imap.techfak.uni-bielefeld.de>\n"
+    "Received: from mailin.techfak.uni-bielefeld.de ([2001:638:504:2014:ffff::22])\n"
+    "  by imap.TechFak.Uni-Bielefeld.DE (Dovecot) with LMTP id B6rUDn7jcFRmaAAASiQK0w\n"
+    "  for <jhuelsmann@imap.techfak.uni-bielefeld.de>; Sat, 22 Nov 2014 20:27:34 +0100\n"
+    "Received: by mailin.techfak.uni-bielefeld.de (Postfix)\n"
+    "  id 1B1AEB9DF; Sat, 22 Nov 2014 20:27:34 +0100 (CET)\n"
+    "Delivered-To: jhuelsmann@techfak.uni-bielefeld.de\n"
+    "Received: from smarthost.TechFak.Uni-Bielefeld.DE (smarthost.TechFak.Uni-Bielefeld.DE "
+    "[IPv6:2001:638:504:2014:ffff::24])\n"
+    "  by mailin.techfak.uni-bielefeld.de (Postfix) with ESMTP id 12A4889D0\n"
+    "  for <jhuelsmann@techfak.uni-bielefeld.de>; Sat, 22 Nov 2014 20:27:34 +0100 (CET)\n"
+    "Received: from identity (bonnie.TechFak.Uni-Bielefeld.DE [IPv6:2001:638:504:2080::247])\n"
+    "  by smarthost.TechFak.Uni-Bielefeld.DE (Postfix) with SMTP id 3489AB000F\n"
+    "  for <jhuelsmann@techfak.uni-bielefeld.de>; Sat, 22 Nov 2014 20:25:31 +0100 (CET)\n"
+    "From: <not_exists@ausgedacht.de>\n"
+    "To: <not_exists2@ausgedacht.de>\n"
+    "Subject: Betreff\n"
+    "Message-ID: <000000@techfak.uni-bielefeld.de>\n"
+    "In-Reply-To: <134535224@example.com>\n"
+    "Date: Sat, 22 Nov 2014 20:25:31 +0100 (CET)\n"
+    "\n"
+    "hallo das hier ist jetzt nicht mehr header sondern der text der auch in der email steht.\n"
+)
+
+_SKEWED_CHAIN = (
+    "Return-Path: <alice@example.test>\r\n"
+    "Received: from mx.example.org (localhost [127.0.0.1])\r\n"
+    "\tby mda.example.org (smtpkit) with ESMTP id 3C5A1B2D4E\r\n"
+    "\tfor <bob@example.org>; Tue, 12 Mar 2024 10:15:09 +0100\r\n"
+    "Received: from msa.example.test (localhost [127.0.0.1])\r\n"
+    "\tby mx.example.org (smtpkit) with ESMTP id 9F8E7D6C5B\r\n"
+    "\tfor <bob@example.org>; Tue, 12 Mar 2024 09:14:58 +0000\r\n"
+    "Received: from laptop.example.test (localhost [127.0.0.1])\r\n"
+    "\tby msa.example.test (smtpkit) with ESMTPSA id 0A1B2C3D4E\r\n"
+    "\tfor <bob@example.org>; Tue, 12 Mar 2024 10:15:02 +0100\r\n"
+    "From: alice@example.test\r\n"
+    "To: bob@example.org\r\n"
+    "Subject: the MX's clock is slow\r\n"
+    "Date: Tue, 12 Mar 2024 10:15:01 +0100\r\n"
+    "\r\n"
+    "Hi Bob!\r\n"
+)
+
+_NO_DATE_AND_COMMENTS = (
+    "Received: from filter.example.org (localhost [127.0.0.1])\n"
+    "\tby mx.example.org (Postfix) with ESMTP id 4QXyZ12abc\n"
+    "\tfor <bob@example.org>; Mon, 5 Feb 2024 10:00:09 +0000\n"
+    "Received: from mx.example.org by filter.example.org with LMTP id DDD444\n"
+    "\t(queued Mon, 5 Feb 2024 10:00:03 +0000)\n"
+    "Received: from relay.example.net (relay.example.net [192.0.2.30])\n"
+    "\t(checked Mon, 5 Feb 2024 23:59:59 +0000 with nothing by nobody)\n"
+    "\tby mx.example.org (Postfix) with ESMTP id AAA111\n"
+    "\tfor <bob@example.org>; Mon, 5 Feb 2024 10:00:00 +0000\n"
+    "Subject: a hop without a date, a date in a comment\n"
+    "\n"
+    "(body)\n"
+)
+
+_HOP_CASES = [
+    ("the seed's message (four fields)", SEED_MESSAGE, {}),
+    ("your chain, with a slow clock at the MX", _SKEWED_CHAIN, {}),
+    ("a hop without a date; a date inside a comment", _NO_DATE_AND_COMMENTS, {}),
+    ("SpamAssassin's sample: seven MTAs, 14 hours, a real -1 s skew",
+     "spamassassin_nice_002_exim_fetchmail.eml", {"sample": True}),
+]
+
+
+def _hop_problem(i: int, key: str, e: Any, g: Any, all_expected: list[dict]) -> str:
+    where = f"hop {i} {key!r}"
+    if key == "delay":
+        if type(e) is float and type(g) is int and e == g:
+            return f"{where}: return float seconds, e.g. (later - earlier).total_seconds()"
+        if e is None:
+            return (f"{where}: expected None, got {g!r}: the delay is unknown when this hop's or the "
+                    "previous hop's date is unknown" if i else f"{where}: hop 0 has no previous hop: None")
+        if isinstance(e, float) and e < 0 and isinstance(g, (int, float)) and not isinstance(g, bool):
+            if g == 0:
+                return (f"{where}: expected {e!r}, got 0: this hop's clock is behind the previous one "
+                        "(clock skew); keep negative delays as they are, never clip them to 0")
+            if g == -e:
+                return f"{where}: expected {e!r}, got {g!r}: keep the sign, never abs() a delay"
+            if g == e + 86400:
+                return (f"{where}: expected {e!r}, got {g!r}: timedelta.seconds wraps negative "
+                        "differences around a day; use .total_seconds()")
+        if g is None:
+            return f"{where}: expected {e!r}, got None: both dates are known, so the delay is too"
+        return f"{where}: expected {e!r}, got {g!r} (this hop's date minus the previous hop's, in seconds)"
+    if key == "date" and e is None and g is not None:
+        return (f"{where}: expected None, got {g!r}: a date counts only after the ';' outside comments; "
+                "this field has none")
+    return f"{where}: expected {e!r}, got {g!r}"
+
+
+def _hops_test(name: str, text: str, options: dict) -> Test:
+    message = sample(text) if options.get("sample") else text
+    expected = reference_hops(message)
+
+    def judge(call) -> Outcome:
+        shown = format_call(call.__name__, (message if len(message) < 200 else message[:200] + "...",))
+        got = call(message)
+        if type(got) is not list or any(type(h) is not dict for h in got):
+            return Outcome(False, "return a list of dicts, one per Received field", shown, expected, got)
+        if len(got) != len(expected):
+            return Outcome(False, f"one hop per Received field: expected {len(expected)}, got {len(got)}",
+                           shown, expected, got)
+        for hop in got:
+            if set(hop) != set(HOP_KEYS):
+                return Outcome(False, f"each hop is a dict with exactly the keys {', '.join(map(repr, HOP_KEYS))}",
+                               shown, expected, got)
+        order = [(h["from"], h["by"], h["date"]) for h in got]
+        expected_order = [(h["from"], h["by"], h["date"]) for h in expected]
+        if order != expected_order and order == expected_order[::-1]:
+            return Outcome(False, "your hops are top-down: every server adds its Received field on top "
+                           "(RFC 5321 §4.4), so hop 0, the origin, is the bottom-most field",
+                           shown, expected, got)
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            for key in HOP_KEYS:
+                if e[key] != g[key] or type(e[key]) is not type(g[key]):
+                    return Outcome(False, _hop_problem(i, key, e[key], g[key], expected), shown, expected, got)
+        return Outcome(True, "", shown, expected, got)
+
+    return Test(name, 1, judge)
+
+
+HOPS = register(Exercise(
+    id="tracing.hops",
+    title="A message's hops, with delays",
+    function="hops",
+    hint="Get every Received field with email.message_from_string(text).get_all('Received'), reverse the "
+         "list (the bottom-most field is hop 0), parse each with your parse_received, and for each hop "
+         "after the first subtract the previous hop's date: datetime.fromisoformat(b) - "
+         "datetime.fromisoformat(a), then .total_seconds(). Keep negative results; None if a date is missing.",
+    tests=tuple(_hops_test(*case) for case in _HOP_CASES),
+))
