@@ -8,33 +8,33 @@ import argparse
 from .protocol import ProtocolError, parse_address
 
 
-def port(text: str) -> int:
+def _number(text: str, kind: type, what: str) -> int | float:
     try:
-        value = int(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port {value} is outside 1-65535")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise argparse.ArgumentTypeError(message)
+
+
+def port(text: str) -> int:
+    value = _number(text, int, "a port number")
+    _check(1 <= value <= 65535, f"port {value} is outside 1-65535")
     return value
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    value = _number(text, int, "a whole number")
+    _check(value >= 1, f"{value} must be at least 1")
     return value
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be positive")
+    value = _number(text, float, "a number")
+    _check(value > 0, f"{value} must be positive")
     return value
 
 
