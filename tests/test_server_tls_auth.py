@@ -172,3 +172,23 @@ def test_submission_server_adds_missing_date_and_message_id():
         m = srv.mailbox.latest.message
         assert m["Message-ID"] == "<1@x.test>" and m["Date"] == "Sat, 22 Nov 2014 20:25:31 +0100"
         assert len(m.get_all("Date")) == 1
+
+
+def test_relay_authenticated_lets_only_logged_in_users_relay():
+    with LabServer(tls=True, auth=USERS, relay_authenticated=True, users=["bob"]) as srv:
+        context = srv.client_tls_context()
+        with smtplib.SMTP(srv.host, srv.port) as s:  # a stranger: still no open relay
+            s.ehlo("me")
+            s.starttls(context=context)
+            s.ehlo("me")
+            s.mail("x@elsewhere.test")
+            assert s.rcpt("victim@far.test")[0] == 554
+        with smtplib.SMTP(srv.host, srv.port) as s:
+            s.ehlo("me")
+            s.starttls(context=context)
+            s.ehlo("me")
+            s.login("alice", "s3cret")
+            s.mail("alice@example.test")
+            assert s.rcpt("friend@far.test")[0] == 250  # the MSA's job (RFC 6409 §4.3)
+            assert s.rcpt("nobody@example.test")[0] == 550  # own domain: users are still checked
+            assert s.rcpt("bob@example.test")[0] == 250

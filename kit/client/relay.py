@@ -27,43 +27,13 @@ from email.message import Message
 from email.policy import default as _default_policy
 from typing import Any
 
+from ..protocol.header import drop_return_path, split_header
 from .send import SendResult, send_mail
 
 __all__ = ["forward", "drop_return_path", "FALLBACK_HELO"]
 
 #: The EHLO name used when the message carries no Received field to take it from.
 FALLBACK_HELO = "relay.example.test"
-
-_RETURN_PATH = re.compile(rb"return-path[ \t]*:", re.IGNORECASE)
-
-
-def _split_header(content: bytes) -> tuple[list[bytes], bytes]:
-    """The header lines (each with its line end) and everything from the empty line on."""
-    lines = content.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        if line in (b"\r\n", b"\n", b"\r"):
-            return lines[:i], b"".join(lines[i:])
-    return lines, b""
-
-
-def drop_return_path(content: bytes) -> bytes:
-    """``content`` without its ``Return-Path:`` fields (folded lines included).
-
-    Only the header section is looked at; the body and every other field stay byte for byte.
-    """
-    header, rest = _split_header(content)
-    kept: list[bytes] = []
-    dropping = False
-    for line in header:
-        if line[:1] in (b" ", b"\t"):  # a continuation line belongs to the field above
-            if not dropping:
-                kept.append(line)
-            continue
-        dropping = bool(_RETURN_PATH.match(line))
-        if not dropping:
-            kept.append(line)
-    return b"".join(kept) + rest
-
 
 def _as_bytes(message: Any) -> bytes:
     if isinstance(message, (bytes, bytearray, memoryview)):
@@ -83,7 +53,7 @@ def _top_by(content: bytes) -> str | None:
     """The host named in the ``by`` clause of the top-most Received field, if any."""
     from ..trace import parse_received  # the tolerant reader of kit.trace
 
-    header, _ = _split_header(content)
+    header, _ = split_header(content)
     text = b"".join(header).decode("utf-8", "replace").replace("\r\n", "\n")
     match = re.search(r"^received[ \t]*:(.*(?:\n[ \t].*)*)", text, re.IGNORECASE | re.MULTILINE)
     if not match:

@@ -46,6 +46,9 @@ class LabConfig:
     require_auth: bool = False
     #: Act as a message submission agent (RFC 6409 §8): add Date and Message-ID when missing.
     submission: bool = False
+    #: Let authenticated sessions name recipients in any domain, as an MSA does for its users
+    #: (RFC 6409 §4.3; Postfix: permit_sasl_authenticated). Strangers are still refused.
+    relay_authenticated: bool = False
 
     def __post_init__(self) -> None:
         self.domains = tuple(d.lower().rstrip(".") for d in self.domains)

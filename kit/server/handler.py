@@ -64,10 +64,11 @@ class LabHandler:
             envelope.rcpt_tos.append(address)
             return "250 2.1.5 Ok"
         addr = parse_address(address)
-        if not self.config.is_local_domain(addr.domain):
+        relays = self.config.relay_authenticated and bool(session.authenticated)
+        if not relays and not self.config.is_local_domain(addr.domain):
             # Never an open relay: only mail for our own domains is accepted (RFC 5321 §7.1, §3.6.2).
             return f"554 5.7.1 <{address}>: Relay access denied"
-        if not self.config.is_known_user(addr.local_part):
+        if self.config.is_local_domain(addr.domain) and not self.config.is_known_user(addr.local_part):
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table"
         if len(envelope.rcpt_tos) >= self.config.max_recipients:
             return "452 4.5.3 Error: too many recipients"  # §4.5.3.1.10

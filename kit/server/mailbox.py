@@ -120,6 +120,7 @@ class Mailbox:
         self._log_fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._envelopes: dict[str, Envelope] = {}
         self._log_offset = 0
+        self._log_lock = threading.Lock()  # readers in several threads (MTA, MDA, notebook) share the offset
         self._counter = itertools.count(1)
         self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
         self._maildir = mailbox.Maildir(self.path, factory=None, create=False)
@@ -270,6 +271,10 @@ class Mailbox:
 
     def _read_log(self) -> None:
         """Load the envelopes appended since the last read."""
+        with self._log_lock:
+            self._read_log_locked()
+
+    def _read_log_locked(self) -> None:
         try:
             with open(self._log_path, "rb") as f:
                 f.seek(self._log_offset)
@@ -346,9 +351,10 @@ class Mailbox:
         """Delete every message and envelope (between exercises)."""
         for key in list(self._maildir.keys()):
             self._maildir.discard(key)
-        os.truncate(self._log_path, 0)
-        self._envelopes.clear()
-        self._log_offset = 0
+        with self._log_lock:
+            os.truncate(self._log_path, 0)
+            self._envelopes.clear()
+            self._log_offset = 0
 
     def __repr__(self) -> str:
         return f"<Mailbox {self.path} with {len(self)} message(s)>"
