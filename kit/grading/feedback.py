@@ -1,0 +1,113 @@
+"""``feedback/<student>.html``: what a student reads after grading.
+
+One self-contained HTML page per student: the total, a summary table of the exercises, how
+each notebook went (and why, when it did not run cleanly), then each exercise's feedback as the
+notebook's ``check`` shows it, rendered by ``kit.exercises.render_feedback``, which redacts
+hidden tests: their name, verdict and points only, never their inputs, expected answers, the
+student's output on them or a traceback. Every text that comes from a submission is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..exercises import render_feedback
+from .grade import ClassReport, StudentReport
+from .gradebook import points
+
+__all__ = ["feedback_html", "write_feedback"]
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:62em;margin:2em auto;
+padding:0 1em;color:#202124;line-height:1.4}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;margin-top:1.6em}
+h3{font-size:1.05em;margin:1.2em 0 .3em}
+table.summary{border-collapse:collapse;margin:.5em 0} table.summary td,table.summary th{
+border-bottom:1px solid #dadce0;padding:3px 10px;text-align:left} table.summary td.pts{
+text-align:right;font-variant-numeric:tabular-nums}
+.total{font-size:1.2em} .ok{color:#0d652d} .bad{color:#a50e0e} .muted{color:#5f6368}
+footer{margin-top:2em;color:#5f6368;font-size:.9em}
+"""
+
+_NOTEBOOK_WORDS = {
+    "ok": "ran to the end",
+    "timeout": "ran out of time",
+    "crashed": "crashed its kernel",
+    "error": "could not be graded",
+    "missing": "was not submitted",
+}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _notebooks(student: StudentReport) -> list[str]:
+    parts = ["<h2>Notebooks</h2>", "<ul>"]
+    for nb in student.notebooks:
+        css = "ok" if nb.status == "ok" else "bad"
+        line = f'<li><b>{_e(nb.notebook)}</b> <span class="{css}">{_e(_NOTEBOOK_WORDS[nb.status])}</span>'
+        if nb.file and Path(nb.file).name != nb.notebook:
+            line += f' <span class="muted">(graded your file {_e(nb.file)})</span>'
+        if nb.reason:
+            line += f": {_e(nb.reason)}"
+        if nb.problems:
+            shown = [p for p in nb.problems if p != nb.reason][:10]
+            if shown:
+                line += "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in shown) + "</ul>"
+        parts.append(line + "</li>")
+    parts.append("</ul>")
+    if student.ignored:
+        parts.append("<p>Files not graded:</p><ul>")
+        parts.extend(f"<li>{_e(f)}: {_e(r)}</li>" for f, r in student.ignored)
+        parts.append("</ul>")
+    return parts
+
+
+def feedback_html(report: ClassReport, student: StudentReport) -> str:
+    """The feedback page of one student (hidden tests redacted)."""
+    total, most = student.total, student.max_points
+    percent = f" ({100 * total / most:.0f}%)" if most else ""
+    rows = []
+    for nb in report.assignment.notebooks:
+        for exercise_id in nb.exercises:
+            result = student.results[exercise_id]
+            css = "ok" if result.passed else "bad"
+            rows.append(
+                f"<tr><td><a href=\"#{_e(exercise_id)}\">{_e(exercise_id)}</a></td>"
+                f"<td>{_e(result.title)}</td><td class=\"pts\">{points(result.points)}/"
+                f"{points(result.max_points)}</td><td class=\"{css}\">{_e(result.status)}</td></tr>")
+    sections = []
+    for nb in report.assignment.notebooks:
+        sections.append(f"<h2>{_e(nb.name)}</h2>")
+        for exercise_id in nb.exercises:
+            sections.append(f'<h3 id="{_e(exercise_id)}">{_e(exercise_id)}</h3>')
+            sections.append(render_feedback(student.results[exercise_id], fmt="html"))
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>Feedback: {_e(student.student)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Feedback for {_e(student.student)}</h1>",
+        f'<p class="total"><b>{points(total)} of {points(most)} points</b>{percent}</p>',
+        '<table class="summary"><tr><th>exercise</th><th>title</th><th>points</th>'
+        "<th>status</th></tr>", *rows, "</table>",
+        *_notebooks(student),
+        *sections,
+        f"<footer>Graded by <code>smtpkit grade</code> on {stamp}. Your notebook was run from "
+        "top to bottom in a fresh kernel, and each exercise's tests called your function. "
+        "Hidden tests show their name and points only.</footer>",
+        "</body></html>",
+        "",
+    ])
+
+
+def write_feedback(report: ClassReport, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for student in report.students:
+        (folder / f"{student.slug}.html").write_text(feedback_html(report, student),
+                                                     encoding="utf-8")
+    return folder

@@ -1,0 +1,151 @@
+"""Judge a notebook's exercises from the grader's process, with ``kit.exercises.run_exercise``.
+
+The tests (public and hidden), their inputs and expected answers stay here; the student's code
+is reached only through ``RemoteCall``, which asks the kernel and gets JSON back. Protocol
+exercises start their ``LabServer`` here too, in the judge's thread; that thread first enters
+the kernel's network namespace (``netns.enter``), so the server listens on the 127.0.0.1 the
+student's code can see, and nothing else is reachable from the kernel.
+
+Each notebook is judged in a new, short-lived thread (a thread in another namespace must not
+go back to a pool). Calls are scheduled on the event loop that owns the kernel's connection.
+Before each exercise a dead kernel is replaced (``KernelSession.revive``), so one exercise that
+crashes the kernel costs only its own points.
+The pure-function cases of an exercise (``Case``) are sent in one batch before its tests run:
+``RemoteCall`` then answers from that batch when the arguments match, in order, and asks the
+kernel otherwise, so batching changes the cost, never the verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..exercises import Case, CheckResult, Exercise, NotAttempted, TestResult, run_exercise
+from ..exercises._values import normalise
+from . import netns
+from .kernel import KernelSession
+from .remote import KernelDied
+
+__all__ = ["RemoteCall", "judge_exercises", "judge_in_thread", "unjudged"]
+
+#: Longest a judge thread waits for one batch of calls beyond its own time limits.
+_SLACK = 30.0
+
+
+class RemoteCall:
+    """The ``call`` a test receives: runs the student's function in the kernel."""
+
+    def __init__(self, session: KernelSession, loop: asyncio.AbstractEventLoop,
+                 exercise: Exercise) -> None:
+        self.__name__ = exercise.function
+        self._session, self._loop, self._exercise = session, loop, exercise
+        self._limit = session.limits.call_limit(exercise.time_limit)
+        self._ahead: list[tuple[list, dict, Any]] = []
+        self._missing: NotAttempted | None = None
+        self._dead = False  # a call ended the kernel: the rest of this exercise is not run
+
+    def _run(self, calls: list[tuple[list, dict]]) -> list[Any]:
+        ex = self._exercise
+        future = asyncio.run_coroutine_threadsafe(
+            self._session.calls(ex.id, ex.function, calls, self._limit), self._loop)
+        budget = self._limit * len(calls) + self._session.limits.grace + _SLACK
+        return future.result(timeout=budget)
+
+    def prefetch(self, calls: list[tuple[list, dict]]) -> None:
+        """Make these calls now, in one round trip; ``__call__`` answers from them in order."""
+        if not calls:
+            return
+        plain = [(normalise(list(a)), normalise(dict(k))) for a, k in calls]
+        results = self._run(plain)
+        self._ahead = [(a, k, r) for (a, k), r in zip(plain, results, strict=False)]
+        self._note_missing(results)
+
+    def _note_missing(self, results: list[Any]) -> None:
+        for result in results:
+            if isinstance(result, NotAttempted) and getattr(result, "missing", False):
+                self._missing = result
+            self._dead = self._dead or isinstance(result, KernelDied)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._missing is not None:
+            raise NotAttempted(str(self._missing))
+        if self._dead and not self._ahead:
+            raise KernelDied("not run: your code ended the kernel in an earlier test")
+        plain_args, plain_kwargs = normalise(list(args)), normalise(dict(kwargs))
+        if self._ahead:
+            want_args, want_kwargs, result = self._ahead[0]
+            if want_args == plain_args and want_kwargs == plain_kwargs:
+                self._ahead.pop(0)
+                return _deliver(result)
+            self._ahead = []  # the test asked for something else: from now on, ask live
+        results = self._run([(plain_args, plain_kwargs)])
+        self._note_missing(results)
+        return _deliver(results[0])
+
+
+def _deliver(result: Any) -> Any:
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _case_calls(exercise: Exercise) -> list[tuple[list, dict]]:
+    """The calls of an exercise made only of ``Case`` tests (none when it has other kinds)."""
+    if not all(isinstance(t, Case) for t in exercise.tests):
+        return []
+    return [(list(t.args), dict(t.kwargs)) for t in exercise.tests]
+
+
+def unjudged(exercise: Exercise, status: str, message: str) -> CheckResult:
+    """The result of an exercise whose tests could not run at all (every test 0 points)."""
+    tests = [TestResult(t.name, False, 0, t.points, message, hidden=t.hidden, status=status)
+             for t in exercise.tests]
+    return CheckResult.from_tests(exercise.id, exercise.title, tests, exercise.hint)
+
+
+def judge_exercises(session: KernelSession, loop: asyncio.AbstractEventLoop,
+                    exercises: list[Exercise], isolate: bool) -> dict[str, tuple[CheckResult, float]]:
+    """Run every exercise's tests against the kernel of ``session`` (blocking; a judge thread).
+
+    Returns exercise id -> (result, seconds spent judging it)."""
+    results: dict[str, tuple[CheckResult, float]] = {}
+    for exercise in exercises:
+        started = time.monotonic()
+        try:
+            alive = asyncio.run_coroutine_threadsafe(session.revive(), loop).result(
+                timeout=max(session.remaining, 0) + _SLACK)
+            if alive and isolate and session.kernel_pid is not None:
+                netns.enter(session.kernel_pid)
+            call = RemoteCall(session, loop, exercise)
+            call.prefetch(_case_calls(exercise))
+            result = run_exercise(exercise, call)
+        except Exception as exc:  # our bug or the machine's: this exercise, not the batch
+            result = unjudged(exercise, "error", f"the grader could not judge this exercise "
+                              f"({type(exc).__name__}: {exc}); please tell your instructor")
+        results[exercise.id] = (result, time.monotonic() - started)
+    return results
+
+
+async def judge_in_thread(session: KernelSession, exercises: list[Exercise],
+                          isolate: bool) -> dict[str, tuple[CheckResult, float]]:
+    """Run ``judge_exercises`` in a fresh thread while this event loop serves its calls."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future = loop.create_future()
+
+    def deliver(setter: Callable[[Any], None], value: Any) -> None:
+        if not done.done():
+            setter(value)
+
+    def work() -> None:
+        try:
+            value = judge_exercises(session, loop, exercises, isolate)
+        except BaseException as exc:  # handed to the event loop's side
+            loop.call_soon_threadsafe(deliver, done.set_exception, exc)
+        else:
+            loop.call_soon_threadsafe(deliver, done.set_result, value)
+
+    threading.Thread(target=work, name="smtpkit-judge", daemon=True).start()
+    return await done
