@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from notebook_files import notebook
 
 from kit.exercises import Case, Exercise, Registry, get, local_call, run_exercise
 from kit.grading import netns
@@ -257,17 +258,6 @@ def test_hidden_tests_change_grades(tmp_path, serial):
 
 
 # -- limits: network, memory, CPU, cell and notebook time --------------------------------------
-def _write(path: Path, cells: list) -> None:
-    import nbformat
-
-    out = []
-    for cell in cells:
-        if isinstance(cell, tuple):
-            out.append(nbformat.v4.new_code_cell(cell[1], metadata={"kit": {"exercise": cell[0]}}))
-        else:
-            out.append(nbformat.v4.new_code_cell(cell))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nbformat.v4.new_notebook(cells=out), str(path))
 
 
 REACH = '''import os
@@ -297,14 +287,14 @@ def limited(tmp_path_factory):
              {"reached": False, "same_namespace": False}),), function="reach"))
     registry.register(Exercise("probe.hog", "Allocate memory", (
         Case("8 GB", (8192,), 8192 * 1024 * 1024),), function="hog"))
-    _write(root / "notebooks" / "01_probe.ipynb", [
+    notebook(root / "notebooks" / "01_probe.ipynb", [
         ("probe.reach", "def reach(port, ns):\n    raise NotImplementedError"),
         ("probe.hog", "def hog(megabytes):\n    raise NotImplementedError")])
     subs = root / "submissions"
-    _write(subs / "net.ipynb", [("probe.reach", REACH), ("probe.hog", HOG)])
-    _write(subs / "cpu.ipynb", [("probe.reach", REACH), "sum(range(10**12))  # a C loop: Ctrl-C waits"])
-    _write(subs / "sleepy.ipynb", [("probe.reach", REACH), "import time\ntime.sleep(100)"])
-    _write(subs / "slow.ipynb", ["import time\ntime.sleep(1.5)"] * 8 + [("probe.reach", REACH)])
+    notebook(subs / "net.ipynb", [("probe.reach", REACH), ("probe.hog", HOG)])
+    notebook(subs / "cpu.ipynb", [("probe.reach", REACH), "sum(range(10**12))  # a C loop: Ctrl-C waits"])
+    notebook(subs / "sleepy.ipynb", [("probe.reach", REACH), "import time\ntime.sleep(100)"])
+    notebook(subs / "slow.ipynb", ["import time\ntime.sleep(1.5)"] * 8 + [("probe.reach", REACH)])
     assignment = load_assignment(root / "notebooks", registry=registry)
     limits = Limits(cell_timeout=3, notebook_timeout=8, cpu_seconds=2, memory_mb=1536,
                     isolate=ISOLATED)
