@@ -100,11 +100,12 @@ class LocalDNS:
         self.rng = rng or random.Random(5321)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], **kwargs) -> LocalDNS:
-        """Parse zone files (each with its ``$ORIGIN``) with ``dns.zone.from_text``."""
+    def from_texts(cls, texts: Iterable[str], *, check_origin: bool = True, **kwargs) -> LocalDNS:
+        """Parse zone files (each with its ``$ORIGIN``) with ``dns.zone.from_text``;
+        ``check_origin=False`` lets a teaching zone leave out SOA and NS."""
         zones, originals = [], {}
         for text in texts:
-            zone = dns.zone.from_text(text, relativize=False)
+            zone = dns.zone.from_text(text, relativize=False, check_origin=check_origin)
             zones.append(zone)
             originals[zone.origin.to_text(omit_final_dot=True).lower()] = text
         return cls(zones, texts=originals, **kwargs)
@@ -127,6 +128,25 @@ class LocalDNS:
             raise NoSuchDomain(f"Host or domain name not found: {name} (no such name in zone "
                                f"{zone.origin.to_text(omit_final_dot=True)})")
         return node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
+
+    def lookup(self, name: str, rdtype: str) -> list[str]:
+        """The records of that type as text (TXT strings joined, MX as ``"pref host"``), sorted;
+        [] when the name or the type does not exist (NXDOMAIN and NODATA alike)."""
+        try:
+            rdataset = self._rdataset(name.rstrip(".").lower(), rdtype)
+        except NoSuchDomain:
+            return []
+        if rdataset is None:
+            return []
+        out = []
+        for rdata in rdataset:
+            if rdataset.rdtype == dns.rdatatype.TXT:
+                out.append(b"".join(rdata.strings).decode("ascii", "replace"))
+            elif rdataset.rdtype == dns.rdatatype.MX:
+                out.append(f"{rdata.preference} {rdata.exchange.to_text(omit_final_dot=True)}")
+            else:
+                out.append(rdata.to_text())
+        return sorted(out)
 
     def mx(self, domain: str) -> list[MX]:
         """The MX records of ``domain``, sorted by preference (ties by name). [] if none."""

@@ -1,0 +1,230 @@
+"""Exercises of notebook 08 (trust and limits): a queue's retry policy, the forged hop in a
+Received chain, and the spoofed message that DMARC would catch.
+
+All three are pure functions on plain values. The expected answers come from the kit's
+tested pieces (`kit.trace` for the chain, `kit.trust.dmarc` for alignment) or from the
+rule stated in the notebook (the retry schedule), and each checker names the classic mistake
+it sees: retrying a 5yz, never giving up, trusting the chain from the bottom, matching
+From: against MAIL FROM instead of asking SPF and DKIM.
+"""
+
+from __future__ import annotations
+
+from ..trace import trace as _trace
+from ..trust.dmarc import dmarc_check
+from ._exercise import Exercise
+from ._registry import register
+from ._tests import Outcome, Test, format_call
+
+__all__ = ["reference_retry_policy", "reference_forged_hop", "reference_spoofed", "FIRST_WAIT", "MAX_WAIT",
+           "MAX_ATTEMPTS", "RETRY_POLICY", "FORGED_HOP", "SPOOFED", "chain"]
+
+# -- trust.retry_policy -----------------------------------------------------------------------
+
+#: RFC 5321 §4.5.4.1: "the retry interval SHOULD be at least 30 minutes".
+FIRST_WAIT = 30 * 60
+MAX_WAIT = 4 * 60 * 60
+MAX_ATTEMPTS = 6
+
+
+def reference_retry_policy(code: int, attempt: int) -> int | str:
+    """'delivered' (2yz), 'bounce' (5yz, or 4yz at the last try), else the wait in seconds:
+    30 minutes doubled after every failed try, never more than 4 hours."""
+    if 200 <= code < 300:
+        return "delivered"
+    if 400 <= code < 500 and attempt < MAX_ATTEMPTS:
+        return min(FIRST_WAIT * 2 ** (attempt - 1), MAX_WAIT)
+    return "bounce"
+
+
+RETRY_CASES = (
+    ("250 after the first try", 250, 1, "2yz: the next server took responsibility; nothing left to do"),
+    ("451 greylisting, first try", 451, 1, "4yz: keep the mail and wait 30 minutes (RFC 5321 §4.5.4.1)"),
+    ("421 at the second try", 421, 2, "after the second failed try wait twice as long: 3600 seconds"),
+    ("452 at the third try", 452, 3, "back-off: 1800, 3600, 7200, ... seconds"),
+    ("450 at the fifth try: the cap", 450, 5, "never wait longer than 4 hours (14400 seconds)"),
+    ("451 at the last try", 451, MAX_ATTEMPTS, f"try {MAX_ATTEMPTS} was the last one: give up and bounce"),
+    ("550 at the first try", 550, 1, "5yz is permanent: do not try again, bounce at once (RFC 5321 §4.2.1)"),
+    ("554 at the third try", 554, 3, "5yz is permanent whenever it comes: bounce"),
+    ("a code only its first digit tells: 471", 471, 1, "unknown codes are read by their first digit (§4.2): 4 = retry"),
+)
+
+
+def _retry_test(name: str, code: int, attempt: int, why: str) -> Test:
+    def judge(call) -> Outcome:
+        shown = format_call(call.__name__, (code, attempt))
+        expected = reference_retry_policy(code, attempt)
+        got = call(code, attempt)
+        if type(got) is type(expected) and got == expected:
+            return Outcome(True, "", shown, expected, got)
+        if type(expected) is int and type(got) is float and got == expected:
+            return Outcome(False, "return the wait as an int number of seconds", shown, expected, got)
+        return Outcome(False, why, shown, expected, got)
+
+    return Test(name, 1, judge)
+
+
+RETRY_POLICY = register(Exercise(
+    id="trust.retry_policy",
+    title="A queue's retry policy",
+    function="retry_policy",
+    hint=f"Decide by the first digit of the code: 2 -> 'delivered'; 5 -> 'bounce'; 4 -> wait "
+         f"{FIRST_WAIT} * 2**(attempt - 1) seconds, at most {MAX_WAIT}, unless attempt is {MAX_ATTEMPTS} "
+         "(the last try): then 'bounce'.",
+    tests=tuple(_retry_test(*case) for case in RETRY_CASES),
+))
+
+
+# -- trust.forged_hop ---------------------------------------------------------------------------
+
+def _name(text: str | None) -> str:
+    words = (text or "").replace("(", " (").split()
+    return words[0].lower().rstrip(".") if words else ""
+
+
+def reference_forged_hop(message: str) -> int | None:
+    """The travel-order index of the highest hop that does not link to the hop above it (its
+    ``by`` is not the next hop's ``from`` name, or its date is later than the next hop's);
+    None when every link holds. Trust runs from the top (your own server) down."""
+    hops = list(_trace(message))
+    for i in range(len(hops) - 2, -1, -1):
+        below, above = hops[i], hops[i + 1]
+        if _name(below.by) != _name(above.from_):
+            return i
+        if above.delay_seconds is not None and above.delay_seconds < 0:
+            return i
+    return None
+
+
+def chain(*fields: str, body: str = "Hello.\r\n") -> str:
+    """A message whose header holds ``fields`` as Received fields (top first), then From etc."""
+    head = "".join(f"Received: {f}\r\n" for f in fields)
+    return (head + "From: Bank <service@bank.example>\r\nTo: bob@example.org\r\nSubject: Your account\r\n"
+            "Date: Sat, 28 Nov 2026 12:00:00 +0000\r\n\r\n" + body)
+
+
+_TOP = ("from mail.attacker.example (unknown [203.0.113.66]) by mx.example.org (smtpkit) with ESMTP id 1A; "
+        "Sat, 28 Nov 2026 12:05:00 +0000")
+_FAKE_BANK = ("from office.bank.example ([198.51.100.10]) by smtp.bank.example with ESMTPSA id 7B; "
+              "Sat, 28 Nov 2026 12:01:00 +0000")
+_FAKE_ORIGIN = ("from pc17.bank.example ([10.0.0.17]) by hub.bank.example with SMTP id 6C; "
+                "Sat, 28 Nov 2026 12:00:00 +0000")
+
+FORGED_CASES = (
+    ("an honest chain", chain(
+        "from mx2.example.org ([192.0.2.26]) by imap.example.org with LMTP id 9Z; Sat, 28 Nov 2026 12:00:09 +0000",
+        "from smtp.uni.example ([192.0.2.5]) by mx2.example.org with ESMTPS id 8Y; Sat, 28 Nov 2026 12:00:05 +0000",
+        "from laptop.uni.example ([10.1.2.3]) by smtp.uni.example with ESMTPSA id 7X; Sat, 28 Nov 2026 12:00:01 +0000"),
+     "every hop's by is the next hop's from, and the times go forward: nothing looks forged, return None"),
+    ("a fake hop under the real one", chain(_TOP, _FAKE_BANK),
+     "hop 1 (mx.example.org) received the mail from mail.attacker.example, but hop 0 claims it ended at "
+     "smtp.bank.example: hop 0 was written by the sender and is forged"),
+    ("two fake hops", chain(_TOP, _FAKE_BANK, _FAKE_ORIGIN),
+     "read from the top (your own server) down: the first link that breaks is between hops 1 and 2, so hop 1 "
+     "and everything below it is the sender's invention; return 1, not 0 (the break lower down only shows the "
+     "forger was careless)"),
+    ("names match but time runs backwards", chain(
+        "from relay.example.net ([192.0.2.80]) by mx.example.org with ESMTPS id 3C; Sat, 28 Nov 2026 12:00:00 +0000",
+        "from smtp.example.net ([192.0.2.81]) by relay.example.net with ESMTP id 2B; Sat, 28 Nov 2026 14:00:00 +0000",
+        "from client.example.net ([192.0.2.82]) by smtp.example.net with ESMTPSA id 1A; "
+        "Sat, 28 Nov 2026 11:59:00 +0000"),
+     "hop 1 claims 14:00, but the next server got the mail at 12:00: a date that runs backwards breaks the "
+     "link too; return 1"),
+    ("names differ only in letter case", chain(
+        "from MX.Example.ORG ([192.0.2.25]) by imap.example.org with LMTP id 5E; Sat, 28 Nov 2026 12:00:02 +0000",
+        "from smtp.uni.example ([192.0.2.5]) by mx.example.org with ESMTPS id 4D; Sat, 28 Nov 2026 12:00:01 +0000"),
+     "host names are case-insensitive (RFC 5321 §2.4): MX.Example.ORG is mx.example.org; return None"),
+    ("a comment that says 'by' does not count", chain(
+        "from gw.example.org (relayed by spoof.example) by mx.example.org with ESMTP id 6F; "
+        "Sat, 28 Nov 2026 12:00:03 +0000",
+        "from smtp.uni.example ([192.0.2.5]) by gw.example.org with ESMTP id 5E; Sat, 28 Nov 2026 12:00:01 +0000"),
+     "words inside (comments) are not clauses (RFC 5322 §3.2.2): the by of the top hop is mx.example.org and the "
+     "chain is intact; return None"),
+)
+
+
+def _forged_test(name: str, message: str, why: str) -> Test:
+    def judge(call) -> Outcome:
+        shown = format_call(call.__name__, (f"<message with {message.count('Received:')} Received fields>",))
+        expected = reference_forged_hop(message)
+        got = call(message)
+        if got is expected or (type(got) is int and type(expected) is int and got == expected):
+            return Outcome(True, "", shown, expected, got)
+        if got is not None and type(got) is not int:
+            return Outcome(False, "return the hop's index as an int (0 = the bottom-most field), or None", shown,
+                           expected, got)
+        return Outcome(False, why, shown, expected, got)
+
+    return Test(name, 1, judge)
+
+
+FORGED_HOP = register(Exercise(
+    id="trust.forged_hop",
+    title="Find the forged hop in a Received chain",
+    function="forged_hop",
+    hint="Use kit.trace: hops = list(trace(message)), hop 0 at the bottom. Walk from the top down: for each pair "
+         "(below, above), below.by must name the host in above.from_ (first word, any letter case), and "
+         "above.delay_seconds must not be negative. Return the index of the first 'below' that fails, else None.",
+    tests=tuple(_forged_test(*case) for case in FORGED_CASES),
+))
+
+
+# -- trust.spoofed ------------------------------------------------------------------------------
+
+def reference_spoofed(facts: dict) -> bool:
+    """True when DMARC fails (RFC 7489 §4.2): no SPF or DKIM pass for a domain aligned with From:."""
+    return not dmarc_check(facts["header_from"], facts["mail_from"], facts["spf"], facts["dkim"]).passed
+
+
+SPOOF_CASES = (
+    ("everything from the bank", {"header_from": "service@bank.example", "mail_from": "service@bank.example",
+                                  "spf": "pass", "dkim": [{"d": "bank.example", "result": "pass"}]},
+     "SPF passed for bank.example, the From: domain: not spoofed"),
+    ("SPF passes, but for the attacker's domain", {
+        "header_from": "service@bank.example", "mail_from": "bounce@attacker.example", "spf": "pass", "dkim": []},
+     "SPF vouches only for attacker.example, not for the bank.example a reader sees in From:: alignment fails, "
+     "so the message is spoofed"),
+    ("a valid DKIM signature from the wrong domain", {
+        "header_from": "service@bank.example", "mail_from": "x@attacker.example", "spf": "fail",
+        "dkim": [{"d": "attacker.example", "result": "pass"}]},
+     "a signature that verifies proves only that attacker.example signed; d= must align with From: "
+     "(RFC 7489 §3.1.1)"),
+    ("a mailing service: envelope differs, DKIM aligns", {
+        "header_from": "news@shop.example", "mail_from": "bounces-4711@mailer.example", "spf": "pass",
+        "dkim": [{"d": "shop.example", "result": "pass"}]},
+     "MAIL FROM and From: may differ for honest reasons (bounce handling); the DKIM signature of shop.example "
+     "aligns and passes: not spoofed"),
+    ("a subdomain in the envelope: relaxed alignment", {
+        "header_from": "alice@uni.example", "mail_from": "alice@mail.uni.example", "spf": "pass", "dkim": []},
+     "relaxed alignment (the default) compares organizational domains: mail.uni.example aligns with "
+     "uni.example; not spoofed"),
+    ("the aligned signature does not verify", {
+        "header_from": "service@bank.example", "mail_from": "service@bank.example", "spf": "softfail",
+        "dkim": [{"d": "bank.example", "result": "fail"}]},
+     "an aligned domain counts only if its check passed: SPF softfail and a broken signature vouch for nothing"),
+)
+
+
+def _spoof_test(name: str, facts: dict, why: str) -> Test:
+    def judge(call) -> Outcome:
+        shown = format_call(call.__name__, (facts,))
+        expected = reference_spoofed(facts)
+        got = call(facts)
+        if type(got) is bool and got == expected:
+            return Outcome(True, "", shown, expected, got)
+        if type(got) is not bool:
+            return Outcome(False, "return True (spoofed) or False", shown, expected, got)
+        return Outcome(False, why, shown, expected, got)
+
+    return Test(name, 1, judge)
+
+
+SPOOFED = register(Exercise(
+    id="trust.spoofed",
+    title="Spot the spoofed message (DMARC alignment)",
+    function="spoofed",
+    hint="The message is fine when SPF is 'pass' and the MAIL FROM domain aligns with the From: domain, or when "
+         "some DKIM signature has result 'pass' and its d= aligns with the From: domain. Aligned = same last two "
+         "labels (relaxed, RFC 7489 §3.1). Otherwise return True.",
+    tests=tuple(_spoof_test(*case) for case in SPOOF_CASES),
+))

@@ -1,0 +1,123 @@
+"""Checkers of notebook 07 (ESMTP) accept the solution and reject plausible wrong answers."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+
+import pytest
+
+from kit.client import SMTPSession
+from kit.exercises import check
+
+
+def verdict(exercise_id: str, answer) -> tuple[str, list[str]]:
+    result = check(exercise_id, answer, display=False)
+    return result.status, [t.message for t in result.tests if not t.passed]
+
+
+# -- esmtp.parse_ehlo ----------------------------------------------------------------------------
+
+def parse_ehlo_ok(lines):
+    out = {}
+    for line in lines[1:]:
+        words = line[4:].split()
+        if words:
+            out[words[0].upper()] = words[1:]
+    return out
+
+
+def test_parse_ehlo_accepts_the_solution():
+    assert verdict("esmtp.parse_ehlo", parse_ehlo_ok)[0] == "passed"
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (lambda lines: {ln.split()[0].upper(): ln.split()[1:] for ln in lines[1:]}, "cut the reply code"),
+    (lambda lines: {ln[4:].split()[0].upper(): [] for ln in lines[1:]}, "keep the parameters"),
+    (lambda lines: {ln[4:].split()[0].upper(): ln[4:].split()[1:] for ln in lines}, "the first line"),
+    (lambda lines: {ln[4:].split()[0]: ln[4:].split()[1:] for ln in lines[1:]}, "case-insensitive"),
+    (lambda lines: {ln[4:].split()[0].upper(): " ".join(ln[4:].split()[1:]) for ln in lines[1:]}, "list of words"),
+])
+def test_parse_ehlo_rejects(wrong, says):
+    status, messages = verdict("esmtp.parse_ehlo", wrong)
+    assert status in ("partial", "failed")
+    assert any(says in m for m in messages), messages
+
+
+# -- esmtp.auth_plain ----------------------------------------------------------------------------
+
+def auth_plain_ok(user, password, authzid=""):
+    return base64.b64encode(f"{authzid}\0{user}\0{password}".encode()).decode()
+
+
+def test_auth_plain_accepts_the_solution():
+    assert verdict("esmtp.auth_plain", auth_plain_ok)[0] == "passed"
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (lambda u, p, authzid="": base64.b64encode(f"{u}\0{p}".encode()).decode(), "starts with the authorization"),
+    (lambda u, p, authzid="": base64.b64encode(f"{u}:{p}".encode()).decode(), "HTTP Basic"),
+    (lambda u, p, authzid="": base64.b64encode(f"\0{u}\0{p}".encode()).decode(), "before the first NUL"),
+    (lambda u, p, authzid="": base64.b64encode(f"{authzid}\0{u}\0{p}".encode("latin-1")).decode(), "UTF-8"),
+    (lambda u, p, authzid="": "AUTH PLAIN " + auth_plain_ok(u, p, authzid), "only the token"),
+    (lambda u, p, authzid="": f"\0{u}\0{p}", "not base64"),
+])
+def test_auth_plain_rejects(wrong, says):
+    status, messages = verdict("esmtp.auth_plain", wrong)
+    assert status in ("partial", "failed")
+    assert any(says in m for m in messages), messages
+
+
+# -- esmtp.secure_send ---------------------------------------------------------------------------
+
+def make_secure_send(tls=True, ehlo_again=True, login=True, verify=True):
+    def secure_send(host, port, ca_file, user, password, sender, recipients, message):
+        if verify:
+            context = ssl.create_default_context(cafile=ca_file)
+        else:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        with SMTPSession(host, port, timeout=4) as s:
+            s.ehlo("client.example.test")
+            if tls:
+                s.starttls(context)
+                if ehlo_again:
+                    s.ehlo("client.example.test")
+            if login:
+                s.auth(user, password)
+            s.mail(sender)
+            for r in recipients:
+                s.rcpt(r)
+            final = s.data(message)
+        return str(final)
+    return secure_send
+
+
+def test_secure_send_accepts_the_solution():
+    assert verdict("esmtp.secure_send", make_secure_send()) == ("passed", [])
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"tls": False}, "AUTH before STARTTLS"),
+    ({"ehlo_again": False}, "say EHLO again"),
+    ({"login": False}, "never logged in"),
+    ({"verify": False}, "keep certificate checks on"),
+])
+def test_secure_send_rejects(options, says):
+    status, messages = verdict("esmtp.secure_send", make_secure_send(**options))
+    assert status in ("partial", "failed")
+    assert any(says in m for m in messages), messages
+
+
+def test_secure_send_that_lies_earns_nothing_for_the_mail():
+    status, messages = verdict("esmtp.secure_send", lambda *args: "250 2.0.0 Ok: queued as 0000000000")
+    assert status == "failed"
+    assert any("never connected" in m for m in messages)
+
+
+@pytest.mark.parametrize("exercise_id", ["esmtp.parse_ehlo", "esmtp.auth_plain", "esmtp.secure_send"])
+def test_stub_is_not_attempted(exercise_id):
+    def stub(*args, **kwargs):
+        raise NotImplementedError("TODO")
+    assert check(exercise_id, stub, display=False).status == "not attempted"
