@@ -71,9 +71,9 @@ def test_auth_plain_rejects(wrong, says):
 # -- esmtp.secure_send ---------------------------------------------------------------------------
 
 def make_secure_send(tls=True, ehlo_again=True, login=True, verify=True):
-    def secure_send(host, port, ca_file, user, password, sender, recipients, message):
+    def secure_send(host, port, ca_pem, user, password, sender, recipients, message):
         if verify:
-            context = ssl.create_default_context(cafile=ca_file)
+            context = ssl.create_default_context(cadata=ca_pem)
         else:
             context = ssl.create_default_context()
             context.check_hostname = False
@@ -121,3 +121,22 @@ def test_stub_is_not_attempted(exercise_id):
     def stub(*args, **kwargs):
         raise NotImplementedError("TODO")
     assert check(exercise_id, stub, display=False).status == "not attempted"
+
+
+def test_secure_send_that_always_raises_earns_nothing():
+    def broken(*args):
+        raise OSError("no route")
+    result = check("esmtp.secure_send", broken, display=False)
+    assert result.status in ("failed", "error")
+    assert result.points == 0, [(t.name, t.points) for t in result.tests]
+
+
+def test_the_ca_travels_as_text():
+    from kit.server import LabServer
+
+    with LabServer(tls=True) as server:
+        assert server.ca_pem.startswith("-----BEGIN CERTIFICATE-----")
+        context = ssl.create_default_context(cadata=server.ca_pem)
+        with SMTPSession(server.host, server.port) as s:
+            s.ehlo("me")
+            assert s.starttls(context).code == 220

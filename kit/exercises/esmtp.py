@@ -198,8 +198,8 @@ def _send_test(name: str, points: float, recipients: list[str]) -> Test:
 
     def judge(call) -> Outcome:
         with _secure_server() as server:
-            args = (server.host, server.port, server.ca_path, "alice", USERS["alice"], SENDER, recipients, message)
-            shown = format_call(call.__name__, ("HOST", "PORT", "CA_FILE", "alice", USERS["alice"], SENDER,
+            args = (server.host, server.port, server.ca_pem, "alice", USERS["alice"], SENDER, recipients, message)
+            shown = format_call(call.__name__, ("HOST", "PORT", "CA_PEM", "alice", USERS["alice"], SENDER,
                                                 recipients, "MESSAGE"))
             try:
                 got = call(*args)
@@ -240,9 +240,9 @@ def _impostor_test() -> Test:
     def judge(call) -> Outcome:
         with _secure_server() as other, _secure_server() as impostor:
             recipients = ["bob@example.test"]
-            args = (impostor.host, impostor.port, other.ca_path, "alice", USERS["alice"], SENDER, recipients,
+            args = (impostor.host, impostor.port, other.ca_pem, "alice", USERS["alice"], SENDER, recipients,
                     _message(recipients, "impostor"))
-            shown = format_call(call.__name__, ("HOST", "PORT", "CA_FILE of another server", "alice",
+            shown = format_call(call.__name__, ("HOST", "PORT", "CA_PEM of another server", "alice",
                                                 USERS["alice"], SENDER, recipients, "MESSAGE"))
             try:
                 got = call(*args)
@@ -252,11 +252,15 @@ def _impostor_test() -> Test:
                 got = "raised an error"
             impostor.wait_idle(2.0)
             client = [c.upper() for t in impostor.transcripts for c in t.client_lines()]
+            if not any(c.startswith("STARTTLS") for c in client):
+                return Outcome(False, "your client never asked this server for STARTTLS, so the certificate "
+                               "check was never tried", shown, "STARTTLS, then a failed handshake, no AUTH",
+                               "no STARTTLS")
             logged_in = any(c.startswith("AUTH") for c in client)
             if logged_in or impostor.mailbox.messages():
                 return Outcome(False, "this server's certificate is not signed by the CA you were given, yet your "
-                               "client sent the password: load ca_file into the SSL context and keep certificate "
-                               "checks on (ssl.create_default_context(cafile=ca_file))", shown,
+                               "client sent the password: load ca_pem into the SSL context and keep certificate "
+                               "checks on (ssl.create_default_context(cadata=ca_pem))", shown,
                                "TLS handshake fails, no AUTH", "AUTH sent")
             if type(got) is str and got.strip()[:1] == "2":
                 return Outcome(False, "the handshake with this server must fail, so no mail can have been sent; yet "
@@ -271,7 +275,7 @@ SECURE_SEND = register(Exercise(
     id="esmtp.secure_send",
     title="Submit a mail over STARTTLS with AUTH",
     function="secure_send",
-    hint="SMTPSession(host, port); ehlo(); starttls(ssl.create_default_context(cafile=ca_file)); ehlo() again "
+    hint="SMTPSession(host, port); ehlo(); starttls(ssl.create_default_context(cadata=ca_pem)); ehlo() again "
          "(RFC 3207 §4.2); auth(user, password); mail(); one rcpt() per recipient; data(message); quit(); "
          "return the final reply as text, e.g. '250 2.0.0 Ok: queued as ...'.",
     time_limit=10.0,

@@ -180,6 +180,12 @@ class LabServer:
         """The PEM file of the CA that signed this server's certificate (``tls=True`` only)."""
         return str(self.certificates.ca_path) if self.certificates else None
 
+    @property
+    def ca_pem(self) -> str | None:
+        """The same CA certificate as PEM text (``ssl.create_default_context(cadata=...)``): it
+        travels where a file path would not, e.g. into a grading sandbox with its own ``/tmp``."""
+        return self.certificates.ca_path.read_text() if self.certificates else None
+
     def client_tls_context(self):
         """An ``ssl.SSLContext`` for clients that trusts this server's throw-away CA."""
         if self.certificates is None:
