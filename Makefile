@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: lab test install lint bench clean
+.PHONY: lab test e2e install lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed-lab
 
 lab: $(VENV)/.installed-lab
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/smtpkit lab
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/python -m kit release --check
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+e2e: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kit tests benchmarks

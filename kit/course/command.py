@@ -1,0 +1,145 @@
+"""``smtpkit lab``: open the course in JupyterLab, at ``00_start_here.ipynb``.
+
+JupyterLab serves the student notebooks (``notebooks/`` in the current folder, else the one next
+to the installed kit) on 127.0.0.1 only, on port 8888 if it is free and else on a free port
+(``--port N`` insists on N and says so when N is taken), and opens your web browser unless
+``--no-browser``. Missing student notebooks are first generated from ``solutions/`` (when there
+is one); existing ones are never overwritten, since they hold your work: ``--release`` regenerates
+them all, as ``smtpkit release`` does. Stop JupyterLab with Ctrl-C (twice).
+
+Exit codes: JupyterLab's own when it ran; 2 when it could not start: a bad argument, the port
+given with ``--port`` taken, the course or JupyterLab not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from ..cli_args import port
+from .lab import (
+    DEFAULT_PORT,
+    HOST,
+    LabError,
+    choose_port,
+    find_course,
+    first_notebook,
+    jupyter_command,
+    lab_url,
+    preflight,
+    prepare_notebooks,
+    wait_until_serving,
+)
+
+__all__ = ["configure", "run", "main"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``lab`` options to ``parser``."""
+    parser.add_argument("--port", type=port, metavar="N",
+                        help="listen on port N (default: 8888 if free, else a free port)")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="do not open a web browser; open the printed address yourself")
+    parser.add_argument("--notebooks", metavar="DIR", type=Path,
+                        help="the student notebooks (default: ./notebooks, else the course's notebooks/)")
+    parser.add_argument("--solutions", metavar="DIR", type=Path,
+                        help="instructor notebooks to generate missing student notebooks from "
+                             "(default: solutions/ beside the notebooks, if any)")
+    parser.add_argument("--release", action="store_true",
+                        help="first regenerate every student notebook from the solutions "
+                             "(overwrites your changes, like `smtpkit release`)")
+    parser.add_argument("--verbose", action="store_true", help="show JupyterLab's full log")
+    parser.add_argument("--print-command", action="store_true",
+                        help="only print the jupyter command that would run, and exit")
+
+
+def _say(text: str) -> None:
+    print(f"smtpkit lab: {text}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prepare the notebooks, start JupyterLab, wait until it ends; return the exit code."""
+    try:
+        course = find_course(args.notebooks, args.solutions)
+        if args.release and course.solutions is None:
+            raise LabError("--release needs the instructor notebooks (solutions/): none found")
+        warnings = preflight()
+        chosen = choose_port(args.port)  # before writing anything: a taken port changes nothing
+        if not args.print_command:
+            prepare_notebooks(course, release_all=args.release)
+    except LabError as exc:
+        print(f"smtpkit lab: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    first = first_notebook(course.notebooks) if course.notebooks.is_dir() else None
+    cmd = jupyter_command(course.notebooks, chosen, first=first, open_browser=not args.no_browser,
+                          verbose=args.verbose)
+    if args.print_command:
+        print(" ".join(cmd))
+        return 0
+
+    if course.written:
+        _say(f"wrote {len(course.written)} student notebook(s) from {course.solutions}: "
+             + ", ".join(course.written))
+    if course.differ:
+        _say(f"note: {len(course.differ)} notebook(s) differ from {course.solutions.name}/ "
+             f"(your work, or a newer course): {', '.join(course.differ)}; "
+             "`smtpkit lab --release` regenerates them and overwrites your changes")
+    for warning in warnings:
+        _say(f"warning: {warning}")
+    if args.port is None and chosen != DEFAULT_PORT:
+        _say(f"port {DEFAULT_PORT} is in use, using the free port {chosen}")
+
+    token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
+    env = dict(os.environ, JUPYTER_TOKEN=token)
+    _say(f"starting JupyterLab on {HOST}:{chosen} for {course.notebooks} ...")
+    process = subprocess.Popen(cmd, env=env)
+    forward = _forward_termination(process)
+    try:
+        if wait_until_serving(chosen, process):
+            _say("JupyterLab is ready. Open this address if no browser window appears:")
+            print(f"\n    {lab_url(chosen, token, first)}\n", flush=True)
+            _say(f"listening on {HOST} only. Stop it with Ctrl-C (twice).")
+        return _wait(process)
+    finally:
+        forward()
+
+
+def _wait(process: subprocess.Popen) -> int:
+    """Wait for JupyterLab. Ctrl-C reaches it as well (same terminal): it asks for confirmation
+    itself, so here an interrupt only means 'keep waiting'."""
+    while True:
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:
+            continue
+        if code != 0:
+            print(f"smtpkit lab: JupyterLab ended with exit code {code}", file=sys.stderr)
+        return code if code >= 0 else 128 - code  # killed by signal N: 128 + N, as a shell says
+
+
+def _forward_termination(process: subprocess.Popen):
+    """Pass a SIGTERM to us on to JupyterLab (so it stops its kernels); return an undo function."""
+    if os.name == "nt":
+        return lambda: None
+
+    def stop(signum, _frame):
+        if process.poll() is None:
+            process.terminate()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="smtpkit lab", description=__doc__.splitlines()[0])
+    configure(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
