@@ -431,3 +431,16 @@ def test_check_shows_its_feedback_exactly_once_in_a_real_kernel(tmp_path: Path) 
     assert [o.text for o in loop.outputs if o.output_type == "stream"] == ["timeout\n"]
     assert after.outputs[0].text == "2\n"
     nbformat.validate(nb)
+
+
+def test_explained_names_the_mistake_and_keeps_exact_types() -> None:
+    from kit.exercises import Outcome, explained
+
+    case = Case("double", (2,), 4, compare=explained(lambda got: "return a number" if type(got) is not int else None),
+                label="double(<two>)")
+    assert case.run(lambda x: 2 * x) == Outcome(True, "", "double(<two>)", 4, 4)
+    wrong = case.run(lambda x: "4")
+    assert not wrong.passed and wrong.message == "return a number" and wrong.input == "double(<two>)"
+    off = case.run(lambda x: 5)  # why() returns None: exact's own description stays
+    assert not off.passed and off.message
+    assert not case.run(lambda x: 4.0).passed  # exact types: 4.0 is not 4

@@ -21,7 +21,7 @@ from ._results import STATUSES, TEST_STATUSES, CheckResult, TestResult
 from ._run import local_call, run_exercise
 from ._tests import Call, Case, Outcome, Test, TestLike, format_call
 from ._timelimit import call_with_time_limit
-from ._values import Compare, NotPlainValue, exact, normalise
+from ._values import Compare, NotPlainValue, exact, explained, normalise
 
 __all__ = [
     "check",
@@ -32,6 +32,7 @@ __all__ = [
     "Outcome",
     "Call",
     "Compare",
+    "explained",
     "exact",
     "normalise",
     "NotPlainValue",

@@ -17,7 +17,8 @@ from ..server import LabServer
 from ._errors import NotAttempted, StudentError, TimeLimitExceeded
 from ._exercise import Exercise
 from ._registry import register
-from ._tests import Outcome, Test, format_call
+from ._tests import Case, Outcome, Test, format_call
+from ._values import explained
 
 __all__ = ["reference_parse_ehlo", "reference_auth_plain", "PARSE_EHLO", "AUTH_PLAIN", "SECURE_SEND"]
 
@@ -68,16 +69,9 @@ def _ehlo_diagnosis(lines: list[str], expected: dict, got: object) -> str:
     return "one key per extension line, upper case, with the words after the keyword as a list"
 
 
-def _ehlo_test(name: str, lines: list[str]) -> Test:
-    def judge(call) -> Outcome:
-        shown = format_call(call.__name__, (lines,))
-        expected = reference_parse_ehlo(lines)
-        got = call(list(lines))
-        if got == expected and type(got) is dict and all(type(v) is list for v in got.values()):
-            return Outcome(True, "", shown, expected, got)
-        return Outcome(False, _ehlo_diagnosis(lines, expected, got), shown, expected, got)
-
-    return Test(name, 1, judge)
+def _ehlo_test(name: str, lines: list[str]) -> Case:
+    expected = reference_parse_ehlo(lines)
+    return Case(name, (lines,), expected, compare=explained(lambda got: _ehlo_diagnosis(lines, expected, got)))
 
 
 PARSE_EHLO = register(Exercise(
@@ -131,16 +125,9 @@ def _auth_diagnosis(args: tuple, kwargs: dict, got: object) -> str:
     return "base64 of authzid + '\\0' + user + '\\0' + password, encoded as UTF-8 (RFC 4616 §2)"
 
 
-def _auth_test(name: str, args: tuple, kwargs: dict) -> Test:
-    def judge(call) -> Outcome:
-        shown = format_call(call.__name__, args, kwargs)
-        expected = reference_auth_plain(*args, **kwargs)
-        got = call(*args, **kwargs)
-        if type(got) is str and got == expected:
-            return Outcome(True, "", shown, expected, got)
-        return Outcome(False, _auth_diagnosis(args, kwargs, got), shown, expected, got)
-
-    return Test(name, 1, judge)
+def _auth_test(name: str, args: tuple, kwargs: dict) -> Case:
+    return Case(name, args, reference_auth_plain(*args, **kwargs), kwargs=kwargs,
+                compare=explained(lambda got: _auth_diagnosis(args, kwargs, got)))
 
 
 AUTH_PLAIN = register(Exercise(

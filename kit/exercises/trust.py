@@ -14,7 +14,8 @@ from ..trace import trace as _trace
 from ..trust.dmarc import dmarc_check
 from ._exercise import Exercise
 from ._registry import register
-from ._tests import Outcome, Test, format_call
+from ._tests import Case
+from ._values import explained
 
 __all__ = ["reference_retry_policy", "reference_forged_hop", "reference_spoofed", "FIRST_WAIT", "MAX_WAIT",
            "MAX_ATTEMPTS", "RETRY_POLICY", "FORGED_HOP", "SPOOFED", "chain"]
@@ -50,18 +51,14 @@ RETRY_CASES = (
 )
 
 
-def _retry_test(name: str, code: int, attempt: int, why: str) -> Test:
-    def judge(call) -> Outcome:
-        shown = format_call(call.__name__, (code, attempt))
+def _retry_test(name: str, code: int, attempt: int, why: str) -> Case:
+    def diagnosis(got) -> str:
         expected = reference_retry_policy(code, attempt)
-        got = call(code, attempt)
-        if type(got) is type(expected) and got == expected:
-            return Outcome(True, "", shown, expected, got)
         if type(expected) is int and type(got) is float and got == expected:
-            return Outcome(False, "return the wait as an int number of seconds", shown, expected, got)
-        return Outcome(False, why, shown, expected, got)
+            return "return the wait as an int number of seconds"
+        return why
 
-    return Test(name, 1, judge)
+    return Case(name, (code, attempt), reference_retry_policy(code, attempt), compare=explained(diagnosis))
 
 
 RETRY_POLICY = register(Exercise(
@@ -143,19 +140,14 @@ FORGED_CASES = (
 )
 
 
-def _forged_test(name: str, message: str, why: str) -> Test:
-    def judge(call) -> Outcome:
-        shown = format_call(call.__name__, (f"<message with {message.count('Received:')} Received fields>",))
-        expected = reference_forged_hop(message)
-        got = call(message)
-        if got is expected or (type(got) is int and type(expected) is int and got == expected):
-            return Outcome(True, "", shown, expected, got)
+def _forged_test(name: str, message: str, why: str) -> Case:
+    def diagnosis(got) -> str:
         if got is not None and type(got) is not int:
-            return Outcome(False, "return the hop's index as an int (0 = the bottom-most field), or None", shown,
-                           expected, got)
-        return Outcome(False, why, shown, expected, got)
+            return "return the hop's index as an int (0 = the bottom-most field), or None"
+        return why
 
-    return Test(name, 1, judge)
+    return Case(name, (message,), reference_forged_hop(message), compare=explained(diagnosis),
+                label=f"forged_hop(<message with {message.count('Received:')} Received fields>)")
 
 
 FORGED_HOP = register(Exercise(
@@ -205,18 +197,9 @@ SPOOF_CASES = (
 )
 
 
-def _spoof_test(name: str, facts: dict, why: str) -> Test:
-    def judge(call) -> Outcome:
-        shown = format_call(call.__name__, (facts,))
-        expected = reference_spoofed(facts)
-        got = call(facts)
-        if type(got) is bool and got == expected:
-            return Outcome(True, "", shown, expected, got)
-        if type(got) is not bool:
-            return Outcome(False, "return True (spoofed) or False", shown, expected, got)
-        return Outcome(False, why, shown, expected, got)
-
-    return Test(name, 1, judge)
+def _spoof_test(name: str, facts: dict, why: str) -> Case:
+    return Case(name, (facts,), reference_spoofed(facts),
+                compare=explained(lambda got: why if type(got) is bool else "return True (spoofed) or False"))
 
 
 SPOOFED = register(Exercise(
