@@ -86,11 +86,29 @@ def loopback_up() -> None:
         fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | _IFF_UP))
 
 
+def _runtime_under_private_tmp() -> list[str]:
+    """The Python installation and the kit's folder, where they lie below a private tmp
+    folder (outermost first, each once)."""
+    kit_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    candidates = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, kit_root)}
+    under = [p for p in candidates
+             if any(p == t or p.startswith(t + "/") for t in _PRIVATE_TMP) and os.path.isdir(p)]
+    under.sort(key=len)
+    kept: list[str] = []
+    for path in under:
+        if not any(path.startswith(k + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
 def private_mounts(own: str | None, read_only: list[str], hide: list[str]) -> None:
     """In a new mount namespace: read-only paths, a private /tmp (``own`` kept), hidden paths."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     # Opened before anything is remounted read-only: the kernel's folder stays writable.
     keep = os.open(own, os.O_PATH | os.O_DIRECTORY) if own else None
+    # What the kernel runs from (the Python installation, the kit) stays readable even where
+    # it lives under a private /tmp, e.g. a project cloned into /tmp.
+    runtime = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _runtime_under_private_tmp()]
     for path in read_only:
         if os.path.exists(path):
             _mount(path, path, None, MS_BIND | MS_REC)
@@ -98,6 +116,11 @@ def private_mounts(own: str | None, read_only: list[str], hide: list[str]) -> No
     for tmp in _PRIVATE_TMP:
         if os.path.isdir(tmp) and not os.path.islink(tmp):
             _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")
+    for path, fd in runtime:
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        os.close(fd)
     if keep is not None:
         os.makedirs(own, exist_ok=True)
         _mount(f"/proc/self/fd/{keep}", own, None, MS_BIND)
