@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import signal
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -192,3 +193,75 @@ def test_relay_authenticated_lets_only_logged_in_users_relay():
             assert s.rcpt("friend@far.test")[0] == 250  # the MSA's job (RFC 6409 §4.3)
             assert s.rcpt("nobody@example.test")[0] == 550  # own domain: users are still checked
             assert s.rcpt("bob@example.test")[0] == 250
+
+
+@pytest.fixture
+def implicit_server():
+    with LabServer(implicit_tls=True, auth=USERS) as srv:
+        yield srv
+
+
+def test_implicit_tls_with_smtplib(implicit_server):
+    srv = implicit_server
+    with smtplib.SMTP_SSL(srv.host, srv.port, context=srv.client_tls_context()) as s:
+        s.ehlo("me")
+        assert not s.has_extn("starttls")  # already protected: nothing to upgrade (RFC 8314 §3)
+        assert s.has_extn("auth")
+        assert s.login("alice", "s3cret")[0] == 235
+        s.sendmail("alice@example.test", ["bob@example.test"], "Subject: 465\r\n\r\nx")
+    assert " with ESMTPSA id " in srv.mailbox.latest.message["Received"]
+    assert "TLS from the first byte (TLSv1" in srv.transcripts.last.to_text()
+
+
+def test_implicit_tls_with_our_client_checks_the_certificate(implicit_server):
+    srv = implicit_server
+    with SMTPSession(srv.host, srv.port, implicit_tls=srv.client_tls_context()) as s:
+        assert s.tls and s.greeting.code == 220
+        assert "STARTTLS" not in s.ehlo("me").text
+        assert s.auth("alice", "s3cret").code == 235
+    with pytest.raises(Exception, match="TLS handshake failed"):
+        SMTPSession(srv.host, srv.port, implicit_tls=ssl.create_default_context())
+    with socket.create_connection((srv.host, srv.port), timeout=5) as raw:  # plain text gets no greeting
+        raw.sendall(b"EHLO me\r\n")
+        raw.settimeout(5)
+        assert b"250" not in raw.recv(1024)
+    srv.wait_idle(5)
+    with SMTPSession(srv.host, srv.port, implicit_tls=srv.client_tls_context()) as s:
+        assert s.noop().code == 250  # the server goes on serving
+
+
+def test_tls_and_implicit_tls_exclude_each_other():
+    with pytest.raises(ValueError, match="exclude each other"):
+        LabServer(tls=True, implicit_tls=True)
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
+def test_swaks_tls_on_connect(implicit_server):
+    srv = implicit_server
+    run = subprocess.run(["swaks", "--server", f"{srv.host}:{srv.port}", "--to", "bob@example.test", "--tlsc",
+                          "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "s3cret"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stdout
+    assert " with ESMTPSA id " in srv.mailbox.latest.message["Received"]
+
+
+def test_cli_tls_on_connect(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "kit", "serve", "--tls-on-connect", "--auth", "alice:s3cret",
+                             "--maildir", str(tmp_path / "D"), "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline().rsplit(":", 1)[1])
+        ca = next(line.split(" ", 2)[2].strip() for line in iter(proc.stderr.readline, "")
+                  if line.startswith("CA certificate "))
+        run = subprocess.run([sys.executable, "-m", "kit", "send", "--port", str(port), "--from", "alice@example.test",
+                              "--to", "bob@example.test", "--tls-on-connect", "--cafile", ca, "--auth",
+                              "alice:s3cret"], capture_output=True, text=True, timeout=30)
+        assert run.returncode == 0, run.stderr + run.stdout
+        assert "TLS from the first byte" in run.stdout.splitlines()[1]  # before the greeting
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    both = subprocess.run([sys.executable, "-m", "kit", "serve", "--tls", "--tls-on-connect"],
+                          capture_output=True, text=True, timeout=30)
+    assert both.returncode == 2 and "exclude each other" in both.stderr

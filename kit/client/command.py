@@ -20,6 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ehlo", default="client.example.test", help="the name to introduce ourselves with")
     parser.add_argument("--timeout", type=cli_args.positive_float, default=10.0)
     parser.add_argument("--tls", action="store_true", help="STARTTLS before sending (RFC 3207)")
+    parser.add_argument("--tls-on-connect", action="store_true",
+                        help="TLS from the first byte, as on port 465 (RFC 8314); for serve --tls-on-connect")
     parser.add_argument("--cafile", default=None, help="trust this CA certificate (e.g. the one serve --tls prints)")
     parser.add_argument("--auth", type=cli_args.credentials, metavar="USER:PASSWORD", help="AUTH PLAIN (RFC 4954)")
 
@@ -32,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     body = sys.stdin.read() if args.body == "-" else args.body
     result = send_mail(args.host, args.port, args.sender, args.recipients, subject=args.subject, body=body,
                        ehlo_name=args.ehlo, timeout=args.timeout, auth=args.auth,
-                       starttls=ssl.create_default_context(cafile=args.cafile) if args.tls else False)
+                       starttls=ssl.create_default_context(cafile=args.cafile) if args.tls else False,
+                       implicit_tls=ssl.create_default_context(cafile=args.cafile) if args.tls_on_connect else None)
     if result.transcript is not None:
         print(result.transcript.to_text())
     if not result.ok:

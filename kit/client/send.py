@@ -58,11 +58,13 @@ class SendResult:
 def send_mail(host: str, port: int, sender: str, recipients: list[str] | str,
               message: str | bytes | EmailMessage | None = None, *, subject: str = "", body: str = "",
               ehlo_name: str = "client.example.test", timeout: float = 10.0,
-              starttls: bool | ssl.SSLContext = False, auth: tuple[str, str] | None = None) -> SendResult:
+              starttls: bool | ssl.SSLContext = False, auth: tuple[str, str] | None = None,
+              implicit_tls: ssl.SSLContext | None = None) -> SendResult:
     """Send one message: EHLO (HELO if refused), MAIL, one RCPT per recipient, DATA, QUIT.
 
     ``starttls`` (True or an ``ssl.SSLContext``) upgrades to TLS first (RFC 3207) and
-    ``auth=(user, password)`` logs in with AUTH PLAIN (RFC 4954).
+    ``auth=(user, password)`` logs in with AUTH PLAIN (RFC 4954); ``implicit_tls`` (a context)
+    speaks TLS from the first byte instead, as on port 465 (RFC 8314 §3).
     Recipients the server refuses are skipped (RFC 5321 §3.3: the transaction goes on for
     the others); with none accepted the client sends RSET instead of DATA. Never raises for
     a refusal or a lost connection: look at the result.
@@ -72,7 +74,7 @@ def send_mail(host: str, port: int, sender: str, recipients: list[str] | str,
     if message is None:
         message = compose(sender, recipients, subject, body)
     result = SendResult()
-    session = SMTPSession(host, port, timeout=timeout, connect=False)
+    session = SMTPSession(host, port, timeout=timeout, connect=False, implicit_tls=implicit_tls)
     result.transcript = session.transcript
     try:
         greeting = session.connect()

@@ -55,8 +55,11 @@ class SMTPSession:
     """One SMTP connection. ``with SMTPSession(host, port) as s: s.ehlo("me"); ...``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 25, *, timeout: float = 10.0,
-                 connect: bool = True) -> None:
+                 connect: bool = True, implicit_tls: ssl.SSLContext | None = None) -> None:
+        """``implicit_tls``: speak TLS from the first byte, with this context deciding whom to
+        trust (the submissions port 465, RFC 8314 §3), instead of upgrading with STARTTLS."""
         self.host, self.port, self.timeout = host, port, timeout
+        self.implicit_tls = implicit_tls
         self.transcript = Transcript(peer=f"{host}:{port}")
         self.greeting: Reply | None = None
         self.extensions: EhloInfo | None = None
@@ -79,6 +82,13 @@ class SMTPSession:
         except OSError as exc:
             raise SMTPConnectError(f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}") from None
         self.transcript.add("info", f"connected to {self.host}:{self.port}")
+        if self.implicit_tls is not None:
+            try:
+                self._sock = self.implicit_tls.wrap_socket(self._sock, server_hostname=self.host)
+            except (ssl.SSLError, OSError) as exc:
+                self.close()
+                raise SMTPClientError(f"TLS handshake failed: {exc}") from None
+            self.transcript.add("info", f"TLS from the first byte ({self._sock.version()} {self._sock.cipher()[0]})")
         self.greeting = self.read_reply()
         return self.greeting
 

@@ -29,6 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-fsync", action="store_true", help="do not flush each message to disk before 250")
     parser.add_argument("--tls", action="store_true",
                         help="offer STARTTLS with a certificate from a throw-away CA made now (its path is printed)")
+    parser.add_argument("--tls-on-connect", action="store_true",
+                        help="speak TLS from the first byte instead, as on port 465 (RFC 8314); like swaks --tlsc")
     parser.add_argument("--auth", type=cli_args.credentials, action="append", metavar="USER:PASSWORD",
                         help="offer AUTH PLAIN/LOGIN for this user (repeatable); only after STARTTLS")
     parser.add_argument("--auth-without-tls", action="store_true",
@@ -52,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
         with lock:
             print(f"[{transcript.session_id}] {ARROWS[direction]}{text}", flush=True)
 
+    if args.tls and args.tls_on_connect:
+        print("smtpkit serve: error: --tls and --tls-on-connect exclude each other", file=sys.stderr)
+        return 2
     server = LabServer(
         on_line=None if args.quiet else show, host=args.host, port=args.port, maildir=args.maildir,
         hostname=args.hostname, domains=args.domains or ["example.test"], users=args.users,
         vrfy=not args.no_vrfy, expn=args.expn, max_message_size=args.max_size,
         max_recipients=args.max_recipients, idle_timeout=args.idle_timeout, durable=not args.no_fsync,
-        tls=args.tls, auth=dict(args.auth) if args.auth else None, auth_require_tls=not args.auth_without_tls)
+        tls=args.tls, implicit_tls=args.tls_on_connect, auth=dict(args.auth) if args.auth else None,
+        auth_require_tls=not args.auth_without_tls)
     try:
         server.start()
     except OSError as exc:

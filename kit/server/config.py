@@ -38,6 +38,9 @@ class LabConfig:
     behaviours: list[Behaviour] = field(default_factory=list)
     #: STARTTLS (RFC 3207) with a certificate from a throw-away CA made at start.
     tls: bool = False
+    #: TLS from the first byte instead (implicit TLS, as on the submissions port 465, RFC 8314
+    #: §3): no STARTTLS then, and every session counts as protected.
+    implicit_tls: bool = False
     #: AUTH PLAIN and LOGIN (RFC 4954) for these user -> password pairs.
     auth: dict[str, str] | None = None
     #: Offer AUTH only after STARTTLS (the safe default; switch off to teach why it matters).
@@ -60,6 +63,8 @@ class LabConfig:
             raise ValueError("max_message_size must be positive")
         if self.idle_timeout <= 0:
             raise ValueError("idle_timeout must be positive")
+        if self.tls and self.implicit_tls:
+            raise ValueError("tls (STARTTLS) and implicit_tls exclude each other (RFC 8314 §3)")
         if self.require_auth and not self.auth:
             raise ValueError("require_auth needs auth={user: password}")
         if self.port is not None and not 0 <= self.port <= 65535:

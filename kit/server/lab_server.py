@@ -161,15 +161,18 @@ class LabServer:
     def _smtp_options(self) -> dict[str, Any]:
         """aiosmtpd's TLS and AUTH settings for this configuration."""
         options: dict[str, Any] = {}
-        if self.config.tls:
-            if self.certificates is None:
-                from .tls import LabCertificates
+        if (self.config.tls or self.config.implicit_tls) and self.certificates is None:
+            from .tls import LabCertificates
 
-                self.certificates = LabCertificates(self.config.hostname, self._certdir.name)
+            self.certificates = LabCertificates(self.config.hostname, self._certdir.name)
+        if self.config.tls:
             options["tls_context"] = self.certificates.server_context()
+        if self.config.implicit_tls:
+            options["ssl_context"] = self.certificates.server_context()  # the listening socket speaks TLS
         if self.config.auth:
             options["authenticator"] = _Authenticator(dict(self.config.auth))
-            options["auth_require_tls"] = self.config.auth_require_tls
+            # with implicit TLS every session is protected, so "AUTH only over TLS" always holds
+            options["auth_require_tls"] = self.config.auth_require_tls and not self.config.implicit_tls
             options["auth_required"] = self.config.require_auth
         else:
             options["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]

@@ -191,14 +191,20 @@ class LabSMTP(SMTP):
     def connection_made(self, transport) -> None:
         tls_done = self._original_transport is not None and self.transport is not None
         super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
         if tls_done and self.transcript is not None:
-            ssl_object = transport.get_extra_info("ssl_object")
             what = f"{ssl_object.version()} {ssl_object.cipher()[0]}" if ssl_object else "TLS"
             self.lab.record(self.transcript, "info", f"TLS started ({what}); the client must say EHLO again")
+        elif ssl_object is not None:  # implicit TLS (RFC 8314 §3): protected from the first byte
+            self.session.ssl = {"ssl_object": ssl_object, "cipher": ssl_object.cipher(),
+                                "peercert": ssl_object.getpeercert()}
 
     # -- session life -------------------------------------------------------------------
     async def _handle_client(self) -> None:
         self.session_no, self.transcript = self.lab.open_session(self)
+        if self.session.ssl is not None and self._original_transport is None:
+            cipher = self.session.ssl["cipher"]
+            self.lab.record(self.transcript, "info", f"TLS from the first byte ({cipher[1]} {cipher[0]}): implicit TLS")
         try:
             peer = self.session.peer[0] if self.session.peer else ""
             if self.lab.active > self.config.max_sessions:
