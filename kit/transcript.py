@@ -41,6 +41,15 @@ class _Chunk(NamedTuple):
     time: float
 
 
+class _Payload(NamedTuple):
+    """Octets of a BDAT chunk (RFC 3030): message data counted by size, not ended by a dot;
+    ``end`` closes the chunk."""
+
+    data: bytes
+    end: bool
+    time: float
+
+
 class _Skipped(NamedTuple):
     """Message data not kept (over the transcript's budget): only its line count."""
 
@@ -75,6 +84,7 @@ class Transcript:
     _partial: bytes = field(default=b"", repr=False)
     _in_data: bool = field(default=False, repr=False)
     _data_lines: int = field(default=0, repr=False)
+    _payload_partial: bytes = field(default=b"", repr=False)
 
     def add(self, direction: Direction, text: str, when: float | None = None) -> Line:
         line = Line(direction, text, time.time() if when is None else when)
@@ -84,6 +94,10 @@ class Transcript:
     def add_chunk(self, data: bytes, when: float | None = None) -> None:
         """Record bytes received from the client, as they came; lines are cut on reading."""
         self._pending.append(_Chunk(data, time.time() if when is None else when))
+
+    def add_payload(self, data: bytes, *, end: bool = False, when: float | None = None) -> None:
+        """Record octets of a BDAT chunk; ``end=True`` after its last octet."""
+        self._pending.append(_Payload(data, end, time.time() if when is None else when))
 
     def add_skipped(self, lines: int, when: float | None = None) -> None:
         """Record that ``lines`` lines of message data came but were not kept."""
@@ -113,6 +127,8 @@ class Transcript:
                 self._lines.append(entry)
             elif isinstance(entry, _Skipped):
                 self._data_lines += entry.lines
+            elif isinstance(entry, _Payload):
+                self._cut_payload(entry)
             else:
                 self._cut(entry)
         del self._pending[:count]
@@ -134,6 +150,24 @@ class Transcript:
             self._lines.append(Line("client", text, chunk.time))
             if bare_lf and not self._in_data:
                 self._lines.append(Line("info", BARE_LF_NOTE, chunk.time))
+
+    def _cut_payload(self, entry: _Payload) -> None:
+        """A BDAT chunk shows as message data: its first lines, then a count of the rest."""
+        data = self._payload_partial + entry.data
+        *complete, self._payload_partial = data.split(b"\n")
+        if entry.end and self._payload_partial:  # a chunk need not end at a line end
+            complete.append(self._payload_partial)
+            self._payload_partial = b""
+        for raw in complete:
+            self._data_lines += 1
+            if self._data_lines <= DATA_LINES_SHOWN:
+                text = raw.rstrip(b"\r").decode("utf-8", errors="backslashreplace")
+                self._lines.append(Line("client", text, entry.time))
+        if entry.end:
+            hidden = self._data_lines - DATA_LINES_SHOWN
+            if hidden > 0:
+                self._lines.append(Line("info", f"({hidden} more lines of data not shown)", entry.time))
+            self._data_lines = 0
 
     def _end_data_summary(self, when: float) -> None:
         hidden = self._data_lines - DATA_LINES_SHOWN

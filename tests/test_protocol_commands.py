@@ -441,3 +441,22 @@ def test_round_trip_bare_verbs(verb):
 def test_command_line_reproduces_wire_form(local, domain):
     line = mail_from(f"{local}@{domain}", SIZE="1")
     assert parse_command(line + "\r\n").line == line
+
+
+@pytest.mark.parametrize("argument, expected", [("12 LAST", (12, True)), ("0 last", (0, True)), ("5", (5, False)),
+                                                ("  7  ", (7, False))])
+def test_parse_bdat(argument, expected):
+    from kit.protocol import parse_bdat
+
+    assert parse_bdat(argument) == expected
+
+
+@pytest.mark.parametrize("argument", ["", "x", "12 FIRST", "-1", "1234567890", "12 LAST x", "1.5"])
+def test_parse_bdat_refuses(argument):
+    from kit.protocol import parse_bdat
+
+    with pytest.raises(ProtocolError) as info:
+        parse_bdat(argument)
+    assert info.value.reply == "501 5.5.4 Syntax: BDAT chunk-size [LAST]"
+    with pytest.raises(ProtocolError):
+        parse_command(f"BDAT {argument}")

@@ -188,6 +188,17 @@ class SMTPSession:
     def rcpt(self, recipient: str, **params: str | None) -> Reply:
         return self.command(rcpt_to(recipient, **params))
 
+    def bdat(self, chunk: str | bytes, last: bool = False) -> Reply:
+        """``BDAT n [LAST]`` and the chunk's octets as they are: no dot-stuffing, no final dot;
+        the size says where the chunk ends (CHUNKING, RFC 3030 §2)."""
+        data = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+        line = f"BDAT {len(data)}{' LAST' if last else ''}"
+        shown = [line] + (data.decode("utf-8", errors="backslashreplace").split("\n") if data else [])
+        if len(shown) > 1 and shown[-1] == "":
+            shown.pop()
+        self._send(f"{line}\r\n".encode() + data, [ln.removesuffix("\r") for ln in shown])
+        return self.read_reply()
+
     def data(self, message: str | bytes | EmailMessage) -> Reply:
         """DATA, then the message (CRLF, dot-stuffed, final dot) if the server said 354."""
         reply = self.command("DATA")

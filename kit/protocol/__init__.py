@@ -21,6 +21,7 @@ from .commands import (
     format_params,
     helo,
     mail_from,
+    parse_bdat,
     parse_command,
     parse_params,
     rcpt_to,
@@ -43,7 +44,7 @@ from .replies import Reply, ReplyReader, format_reply, parse_reply, split_enhanc
 __all__ = [
     "NULL_PATH", "Address", "Path", "format_path", "is_address_literal", "parse_address", "parse_path",
     "DEFAULT_ENHANCED", "KNOWN_CODES", "CodeExplanation", "explain", "explain_enhanced",
-    "KNOWN_VERBS", "Command", "ehlo", "format_command", "format_params", "helo", "mail_from",
+    "KNOWN_VERBS", "Command", "ehlo", "format_command", "format_params", "helo", "mail_from", "parse_bdat",
     "parse_command", "parse_params", "rcpt_to",
     "MAX_TEXT_LINE", "decode_data", "dot_stuff", "dot_unstuff", "encode_data",
     "find_end_of_data", "long_lines", "to_crlf",

@@ -125,9 +125,21 @@ def parse_command(line: str | bytes) -> Command:
         raise _syntax(verb, f"{verb} address")
     if verb == "AUTH" and not argument:
         raise _syntax(verb, "AUTH mechanism [initial-response]")  # RFC 4954 §4
-    if verb == "BDAT" and not (argument.split() and argument.split()[0].isdigit()):
-        raise _syntax(verb, "BDAT chunk-size [LAST]")  # RFC 3030 §2
+    if verb == "BDAT":
+        parse_bdat(argument)
     return Command(verb, argument)
+
+
+_BDAT = re.compile(r"(\d{1,9})(?: +(LAST))?", re.IGNORECASE)
+
+
+def parse_bdat(argument: str) -> tuple[int, bool]:
+    """``BDAT chunk-size [LAST]`` (RFC 3030 §2): the size in octets of the data that follows
+    the command line, and whether it is the last chunk. Raises `ProtocolError` (501)."""
+    match = _BDAT.fullmatch(argument.strip(" "))
+    if match is None:
+        raise _syntax("BDAT", "BDAT chunk-size [LAST]")
+    return int(match.group(1)), match.group(2) is not None
 
 
 def format_command(verb: str, argument: str = "") -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import SMTP, syntax
 
-from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_command, split_enhanced
+from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_bdat, parse_command, split_enhanced
 from .behaviours import STAGES, Behaviour
 
 if TYPE_CHECKING:
@@ -128,7 +128,17 @@ class LabSMTP(SMTP):
         self._drop_after_354 = False
         self._greeted = False
         self._drop_after_command = False
-        self._smtp_methods = {verb: self._with_behaviours(verb, m) for verb, m in self._smtp_methods.items()}
+        # BDAT (RFC 3030): the recorder's view of chunk octets still to come, and the chunks
+        # of the current transaction (None: no BDAT in it)
+        self._bdat_left = 0
+        self._bdat_kept = 0
+        self._line_tail = b""
+        self._bdat_chunks: list[bytes] | None = None
+        self._bdat_size = 0
+        # A BDAT chunk must be read whatever a behaviour says, or its octets would be taken
+        # for commands: behaviours apply to BDAT through the DATA hook at the last chunk.
+        self._smtp_methods = {verb: m if verb == "BDAT" else self._with_behaviours(verb, m)
+                              for verb, m in self._smtp_methods.items()}
 
     # -- recording ----------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -143,11 +153,49 @@ class LabSMTP(SMTP):
                     self._data_bytes += keep
                     self.lab.record_chunk(transcript, data[:keep])
                 self._record_over_budget(transcript, data[keep:])
-            else:
-                if self._in_data:
-                    self._data_bytes += len(data)
+            elif self._in_data:
+                self._data_bytes += len(data)
                 self.lab.record_chunk(transcript, data)
+            else:
+                self._record_commands(transcript, data)
         super().data_received(data)
+
+    def _record_commands(self, transcript, data: bytes) -> None:
+        """Command lines go to the transcript as they came; the octets after a ``BDAT n``
+        line are a chunk of message data (RFC 3030 §2), kept like DATA's up to the budget."""
+        if not self._bdat_left and b"BDAT" not in (self._line_tail + data).upper():
+            self.lab.record_chunk(transcript, data)  # the common case: no chunk in sight
+            self._line_tail = (self._line_tail + data).rpartition(b"\n")[2][-1024:]
+            return
+        i = 0
+        while i < len(data):
+            if self._bdat_left:
+                piece = data[i:i + self._bdat_left]
+                room = max(DATA_BYTES_KEPT - self._bdat_kept, 0)
+                if room:
+                    transcript.add_payload(piece[:room])
+                    self._bdat_kept += min(room, len(piece))
+                if len(piece) > room:
+                    transcript.add_skipped(piece[room:].count(b"\n"))
+                self._bdat_left -= len(piece)
+                i += len(piece)
+                if not self._bdat_left:
+                    transcript.add_payload(b"", end=True)
+                continue
+            end = data.find(b"\n", i)
+            if end < 0:
+                self.lab.record_chunk(transcript, data[i:])
+                self._line_tail = (self._line_tail + data[i:])[-1024:]
+                return
+            self.lab.record_chunk(transcript, data[i:end + 1])
+            line, self._line_tail = self._line_tail + data[i:end + 1], b""
+            i = end + 1
+            verb, _, argument = line.decode("latin-1").strip("\r\n").partition(" ")
+            if verb.upper() == "BDAT":
+                try:
+                    self._bdat_left, self._bdat_kept = parse_bdat(argument)[0], 0
+                except ProtocolError:
+                    pass  # answered 501: no chunk follows
 
     def _record_over_budget(self, transcript, data: bytes) -> None:
         """Past the data budget keep only the end of data and what follows it."""
@@ -332,7 +380,7 @@ class LabSMTP(SMTP):
             extensions.append("STARTTLS")
         if self._auth_methods and (not self._auth_require_tls or self._tls_protocol):
             extensions.append("AUTH " + " ".join(sorted(self._auth_methods)))
-        extensions += ["ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "HELP"]
+        extensions += ["ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING", "HELP"]
         await self._push_lines(format_ehlo(self.hostname, "", extensions))
 
     @syntax("MAIL FROM:<address>", extended=" [SP <mail-parameters>]")
@@ -436,6 +484,49 @@ class LabSMTP(SMTP):
             return
         self._set_rset_state()
         await self.push(await self._call_handler_hook("RSET"))
+
+    # -- CHUNKING (RFC 3030) --------------------------------------------------------------
+    def _set_post_data_state(self) -> None:
+        super()._set_post_data_state()
+        self._bdat_chunks, self._bdat_size = None, 0
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str | None) -> None:
+        if self._bdat_chunks is not None:  # RFC 3030 §2: no DATA in a BDAT transaction
+            await self.push("503 5.5.1 Error: BDAT in progress; DATA is not allowed in this transaction")
+            return
+        await super().smtp_DATA(arg)
+
+    @syntax("BDAT chunk-size [LAST]")
+    async def smtp_BDAT(self, arg: str | None) -> None:
+        try:
+            size, last = parse_bdat(arg or "")
+        except ProtocolError as exc:
+            await self.push(exc.reply)
+            return
+        try:  # the chunk is read whatever the answer will be, or its octets would pass for commands
+            chunk = await self._reader.readexactly(size)
+        except asyncio.IncompleteReadError:
+            return  # the client went away mid-chunk
+        if await self.check_helo_needed() or await self.check_auth_needed("BDAT"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        self._bdat_chunks = (self._bdat_chunks or []) + [chunk]
+        self._bdat_size += size
+        if self._bdat_size > self.data_size_limit:
+            self._set_post_data_state()  # the transaction is over; later chunks get 503
+            await self.push("552 5.3.4 Error: message file too big")
+            return
+        if not last:
+            await self.push(f"250 2.0.0 {size} octets received")
+            return
+        content = b"".join(self._bdat_chunks)
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
 
     @syntax("HELP [command]")
     async def smtp_HELP(self, arg: str | None) -> None:
