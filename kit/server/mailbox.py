@@ -243,7 +243,10 @@ class Mailbox:
             for loop, fut, key, exc in results:
                 by_loop.setdefault(loop, []).append((fut, key, exc or flush_error))
             for loop, settled in by_loop.items():  # one wake-up per event loop, not per message
-                loop.call_soon_threadsafe(_settle_all, settled)
+                try:
+                    loop.call_soon_threadsafe(_settle_all, settled)
+                except RuntimeError:  # the server stopped meanwhile: nobody waits for a 250, the mail is kept
+                    pass
             if stop:
                 return
 
