@@ -144,9 +144,8 @@ class Transcript:
                     self._end_data_summary(chunk.time)
                     self._in_data = False
                 else:
-                    self._data_lines += 1
-                    if self._data_lines > DATA_LINES_SHOWN:
-                        continue
+                    self._add_data_line(text, chunk.time)
+                    continue
             self._lines.append(Line("client", text, chunk.time))
             if bare_lf and not self._in_data:
                 self._lines.append(Line("info", BARE_LF_NOTE, chunk.time))
@@ -159,19 +158,19 @@ class Transcript:
             complete.append(self._payload_partial)
             self._payload_partial = b""
         for raw in complete:
-            self._data_lines += 1
-            if self._data_lines <= DATA_LINES_SHOWN:
-                text = raw.rstrip(b"\r").decode("utf-8", errors="backslashreplace")
-                self._lines.append(Line("client", text, entry.time))
+            self._add_data_line(raw.rstrip(b"\r").decode("utf-8", errors="backslashreplace"), entry.time)
         if entry.end:
-            hidden = self._data_lines - DATA_LINES_SHOWN
-            if hidden > 0:
-                self._lines.append(Line("info", f"({hidden} more lines of data not shown)", entry.time))
-            self._data_lines = 0
+            self._end_data_summary(entry.time, in_data=True)
 
-    def _end_data_summary(self, when: float) -> None:
+    def _add_data_line(self, text: str, when: float) -> None:
+        """One line of message data: shown while within the first `DATA_LINES_SHOWN`, else counted."""
+        self._data_lines += 1
+        if self._data_lines <= DATA_LINES_SHOWN:
+            self._lines.append(Line("client", text, when))
+
+    def _end_data_summary(self, when: float, in_data: bool | None = None) -> None:
         hidden = self._data_lines - DATA_LINES_SHOWN
-        if self._in_data and hidden > 0:
+        if (self._in_data if in_data is None else in_data) and hidden > 0:
             self._lines.append(Line("info", f"({hidden} more lines of data not shown)", when))
         self._data_lines = 0
 

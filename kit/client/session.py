@@ -193,10 +193,7 @@ class SMTPSession:
         the size says where the chunk ends (CHUNKING, RFC 3030 §2)."""
         data = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
         line = f"BDAT {len(data)}{' LAST' if last else ''}"
-        shown = [line] + (data.decode("utf-8", errors="backslashreplace").split("\n") if data else [])
-        if len(shown) > 1 and shown[-1] == "":
-            shown.pop()
-        self._send(f"{line}\r\n".encode() + data, [ln.removesuffix("\r") for ln in shown])
+        self._send(f"{line}\r\n".encode() + data, [line, *_shown_lines(data)])
         return self.read_reply()
 
     def data(self, message: str | bytes | EmailMessage) -> Reply:
@@ -205,8 +202,7 @@ class SMTPSession:
         if reply.code != 354:
             return reply
         payload = encode_data(message_bytes(message))
-        shown = payload.decode("utf-8", errors="backslashreplace").split("\r\n")[:-1]
-        self._send(payload, shown)
+        self._send(payload, _shown_lines(payload))
         self._in_data = False
         return self.read_reply()
 
@@ -271,3 +267,11 @@ class SMTPSession:
 
     def _repr_html_(self) -> str:
         return self.transcript._repr_html_()
+
+
+def _shown_lines(data: bytes) -> list[str]:
+    """Message octets as the transcript shows them: one entry per line, without line ends."""
+    lines = data.decode("utf-8", errors="backslashreplace").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [ln.removesuffix("\r") for ln in lines]

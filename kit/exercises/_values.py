@@ -142,19 +142,6 @@ def _diff(expected: Any, got: Any, path: str) -> str | None:
     return f"{where}expected {short_repr(expected)}, got {short_repr(got)}"
 
 
-def explained(why: Callable[[Any], str | None], base: Compare | None = None) -> Compare:
-    """``base`` (default `exact`), but a mismatch is told by ``why(got)``: a message aimed at the
-    likely mistake instead of a bare difference. ``why`` may return None to keep ``base``'s own."""
-
-    def compare(expected: Any, got: Any) -> str | None:
-        problem = (base or exact)(expected, got)
-        if problem is None:
-            return None
-        return why(got) or problem
-
-    return compare
-
-
 def exact(expected: Any, got: Any) -> str | None:
     """Compare plain values exactly, types included (``1``, ``1.0`` and ``True`` all differ).
 
@@ -166,3 +153,16 @@ def exact(expected: Any, got: Any) -> str | None:
     except NotPlainValue as exc:
         return str(exc)
     return _diff(expected, got, "")
+
+
+def explained(why: Callable[[Any], str | None], base: Compare = exact) -> Compare:
+    """``base`` (default `exact`), but a mismatch is told by ``why(got)``: a message aimed at the
+    likely mistake instead of a bare difference. ``why`` may return None to keep ``base``'s own."""
+
+    def compare(expected: Any, got: Any) -> str | None:
+        problem = base(expected, got)
+        if problem is None:
+            return None
+        return why(got) or problem
+
+    return compare

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._exercise import Exercise
 from ._registry import register
-from ._tests import Outcome, Test
+from ._tests import Case
 
 __all__ = ["reference_mx_order", "MX_ORDER", "CASES"]
 
@@ -62,23 +62,24 @@ def _groups(domain: str, records: list) -> list[set[str]]:
     return groups
 
 
-def _case_test(name: str, domain: str, records: list, why: str) -> Test:
-    def judge(call) -> Outcome:
-        shown = f"mx_order({domain!r}, {records!r})"
-        expected = reference_mx_order(domain, records)
-        got = call(domain, [list(r) for r in records])
-        if type(got) is not list or any(type(h) is not str for h in got):
-            return Outcome(False, "return a list of host names (strings)", shown, expected, got)
-        if sorted(got) != sorted(expected):
-            return Outcome(False, why, shown, expected, got)
-        position = 0
-        for group in _groups(domain, records):
-            if set(got[position:position + len(group)]) != group:
-                return Outcome(False, why, shown, expected, got)
-            position += len(group)
-        return Outcome(True, "", shown, expected, got)
+def _case_test(name: str, domain: str, records: list, why: str) -> Case:
+    groups = _groups(domain, records)
 
-    return Test(name, 1, judge)
+    def in_order(expected: list, got) -> str | None:
+        """Equal preferences may come in any order (RFC 5321 §5.1 even asks to shuffle them)."""
+        if type(got) is not list or any(type(h) is not str for h in got):
+            return "return a list of host names (strings)"
+        if sorted(got) != sorted(expected):
+            return why
+        position = 0
+        for group in groups:
+            if set(got[position:position + len(group)]) != group:
+                return why
+            position += len(group)
+        return None
+
+    return Case(name, (domain, [list(r) for r in records]), reference_mx_order(domain, records),
+                compare=in_order, label=f"mx_order({domain!r}, {records!r})")
 
 
 MX_ORDER = register(Exercise(

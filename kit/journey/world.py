@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client import SendResult, SMTPClientError, SMTPSession
+from ..notebook_instance import NotebookInstance
 from ..server import LabServer
 from ..server.mailbox import Mailbox, StoredMessage
 from .dns import LocalDNS, zone_text
@@ -486,23 +487,15 @@ class QueueView:
         return self.mta.queue.to_html(time.time(), title=f"queue of {self.mta.hostname}")
 
 
-_shared: MailWorld | None = None
-_shared_settings: dict | None = None
+_instance: NotebookInstance[MailWorld] = NotebookInstance(MailWorld)
 
 
 def start_world(**settings: Any) -> MailWorld:
     """The notebook's one line: a running world, reused when the cell runs again with the
     same settings (another world is stopped first, so no thread or port is left behind)."""
-    global _shared, _shared_settings
-    if _shared is not None and _shared.running and _shared_settings == settings:
-        return _shared
-    stop_world()
-    _shared, _shared_settings = MailWorld(**settings).start(), dict(settings)
-    return _shared
+    return _instance.start(**settings)
 
 
 def stop_world() -> None:
-    global _shared
-    if _shared is not None:
-        _shared.stop()
-        _shared = None
+    """Stop the world `start_world` made, if any."""
+    _instance.stop()

@@ -54,16 +54,17 @@ def run(args: argparse.Namespace) -> int:
         with lock:
             print(f"[{transcript.session_id}] {ARROWS[direction]}{text}", flush=True)
 
-    if args.tls and args.tls_on_connect:
-        print("smtpkit serve: error: --tls and --tls-on-connect exclude each other", file=sys.stderr)
+    try:
+        server = LabServer(
+            on_line=None if args.quiet else show, host=args.host, port=args.port, maildir=args.maildir,
+            hostname=args.hostname, domains=args.domains or ["example.test"], users=args.users,
+            vrfy=not args.no_vrfy, expn=args.expn, max_message_size=args.max_size,
+            max_recipients=args.max_recipients, idle_timeout=args.idle_timeout, durable=not args.no_fsync,
+            tls=args.tls, implicit_tls=args.tls_on_connect, auth=dict(args.auth) if args.auth else None,
+            auth_require_tls=not args.auth_without_tls)
+    except ValueError as exc:  # settings that contradict each other (LabConfig checks them all)
+        print(f"smtpkit serve: error: {exc}", file=sys.stderr)
         return 2
-    server = LabServer(
-        on_line=None if args.quiet else show, host=args.host, port=args.port, maildir=args.maildir,
-        hostname=args.hostname, domains=args.domains or ["example.test"], users=args.users,
-        vrfy=not args.no_vrfy, expn=args.expn, max_message_size=args.max_size,
-        max_recipients=args.max_recipients, idle_timeout=args.idle_timeout, durable=not args.no_fsync,
-        tls=args.tls, implicit_tls=args.tls_on_connect, auth=dict(args.auth) if args.auth else None,
-        auth_require_tls=not args.auth_without_tls)
     try:
         server.start()
     except OSError as exc:

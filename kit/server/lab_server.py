@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ..notebook_instance import NotebookInstance
 from ..transcript import Direction, Transcript, Transcripts
 from .behaviours import Behaviour, BehaviourSet
 from .config import LabConfig
@@ -310,8 +311,7 @@ class _Authenticator:
         return AuthResult(success=False, handled=False)
 
 
-_shared: LabServer | None = None
-_shared_settings: dict | None = None
+_instance: NotebookInstance[LabServer] = NotebookInstance(LabServer)
 
 
 def start_lab(**settings: Any) -> LabServer:
@@ -321,19 +321,11 @@ def start_lab(**settings: Any) -> LabServer:
     the old one is stopped first, so no orphan keeps a port (aiosmtpd pitfall: a second
     controller on the same port fails only after a timeout).
     """
-    global _shared, _shared_settings
-    if _shared is not None and _shared.running and _shared_settings == settings:
-        return _shared
-    if _shared is not None:
-        _shared.stop()
-    _shared, _shared_settings = LabServer(**settings).start(), dict(settings)
-    return _shared
+    return _instance.start(**settings)
 
 
 def stop_lab() -> None:
-    global _shared
-    if _shared is not None:
-        _shared.stop()
-        _shared = None
+    """Stop the server `start_lab` made, if any."""
+    _instance.stop()
 
 

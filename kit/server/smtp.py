@@ -513,7 +513,9 @@ class LabSMTP(SMTP):
         if not self.envelope.rcpt_tos:
             await self.push("503 5.5.1 Error: need RCPT command")
             return
-        self._bdat_chunks = (self._bdat_chunks or []) + [chunk]
+        if self._bdat_chunks is None:
+            self._bdat_chunks = []
+        self._bdat_chunks.append(chunk)
         self._bdat_size += size
         if self._bdat_size > self.data_size_limit:
             self._set_post_data_state()  # the transaction is over; later chunks get 503
