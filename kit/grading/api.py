@@ -15,12 +15,11 @@ from .errors import GradingError
 from .feedback import write_feedback
 from .grade import ClassReport, grade_class
 from .gradebook import write_gradebook, write_gradescope, write_lms, write_results
-from .settings import Limits, default_workers, sandbox_paths
+from .settings import NETWORK_MODES, Limits, default_workers, sandbox_paths
 
 __all__ = ["grade", "write_outputs", "resolve_network", "NETWORK_MODES"]
 
 #: auto: isolate when this machine allows it; isolated: insist; shared: the host's network.
-NETWORK_MODES = ("auto", "isolated", "shared")
 
 
 def resolve_network(mode: str, warn: Callable[[str], None] | None = None) -> bool:

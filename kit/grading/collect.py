@@ -135,7 +135,7 @@ def match(submission: Submission, assignment: Assignment, root: Path
     for index, file in enumerate(files):
         if index in used:
             continue
-        rel = _relative(file.path, root)
+        rel = relative_name(file.path, root)
         better = [n for *_, i, n in candidates if i == index]
         reason = (f"another file was taken for {better[0]}" if better
                   else "matches no notebook of the assignment")
@@ -150,7 +150,8 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` as shown in reports: relative to ``root`` where it lies below it."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

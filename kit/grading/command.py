@@ -17,7 +17,7 @@ from pathlib import Path
 from ..cli_args import positive_float, positive_int
 from .errors import GradingError
 from .progress import ProgressBar, format_duration
-from .settings import Limits, default_workers
+from .settings import NETWORK_MODES, Limits, default_workers
 
 __all__ = ["configure", "run"]
 
@@ -53,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="address space a kernel may use")
     parser.add_argument("--cpu", metavar="S", type=positive_int, default=None,
                         help="CPU seconds a kernel may use (default: the notebook timeout)")
-    parser.add_argument("--network", choices=("auto", "isolated", "shared"), default="auto",
+    parser.add_argument("--network", choices=NETWORK_MODES, default="auto",
                         help="isolated: each kernel in private network (loopback only), mount "
                              "and PID namespaces, without capabilities (Linux, root); auto: "
                              "isolated when possible; shared: limits only")

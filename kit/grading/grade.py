@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..exercises import CheckResult, Exercise
 from .assignment import Assignment
-from .collect import collect, match, safe_name
+from .collect import collect, match, relative_name, safe_name
 from .judge import judge_in_thread, unjudged
 from .kernel import KernelSession
 from .notebook import StudentNotebook, exercise_cells
@@ -165,7 +165,7 @@ def grade_class(submissions: Path, assignment: Assignment, limits: Limits, worke
             file = chosen.get(notebook.name)
             if file is not None:
                 jobs.append(_Job(submission.student, notebook.name, file,
-                                 _relative(file.path, root)))
+                                 relative_name(file.path, root)))
     # Long notebooks first (more code cells: a fair guess), so that no worker is left running a
     # long one alone at the end.
     jobs.sort(key=lambda j: (j.file.error is None, len(j.file.cells)), reverse=True)
@@ -200,11 +200,4 @@ def grade_class(submissions: Path, assignment: Assignment, limits: Limits, worke
         reports.append(StudentReport(student, slug, notebooks, results, seconds, ignored))
     return ClassReport(assignment, reports, limits, workers, time.monotonic() - started,
                        "isolated" if limits.isolate else "shared")
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 

@@ -176,9 +176,8 @@ class KernelSession:
     def kill(self, why: str) -> None:
         """SIGKILL the kernel's process group (thread-safe; the kernel may be gone already)."""
         with self._lock:
-            provisioner = getattr(self._km, "provisioner", None)
-            pid = getattr(provisioner, "pid", None)
-            pgid = getattr(provisioner, "pgid", None)
+            pid = self.kernel_pid
+            pgid = getattr(getattr(self._km, "provisioner", None), "pgid", None)
             if pid is None:
                 return
             self._killed_by_us = self._killed_by_us or why

@@ -22,8 +22,7 @@ it also gives the kernel, before running it:
 The launcher process itself stays as the kernel's parent (it is what the grader sees as the
 kernel: its network namespace is the kernel's), forwards SIGTERM, ignores SIGINT (which reaches
 the kernel through the process group) and exits the way the kernel did. Both die with the
-grader (``PR_SET_PDEATHSIG``). ``--probe`` checks that all this works here (exit 0) or says why
-not (exit 1). Any failure to set up what was asked for is fatal (exit 3): running the kernel
+grader (``PR_SET_PDEATHSIG``). Any failure to set up what was asked for is fatal (exit 3): running the kernel
 with less isolation than the grader asked for would break its promise.
 """
 
@@ -171,11 +170,11 @@ def _parse(argv: list[str]) -> tuple[dict, list[str]]:
     """Options up to ``--``; the rest is the command. (No argparse: it would double this
     launcher's start-up time.)"""
     options: dict = {"--memory": 0, "--cpu": 0, "--fsize": 0, "--own": None, "--hide": [],
-                     "--read-only": [], "--isolate": False, "--probe": False}
+                     "--read-only": [], "--isolate": False}
     rest = list(argv)
     while rest and rest[0] != "--":
         option = rest.pop(0)
-        if option in ("--isolate", "--probe"):
+        if option == "--isolate":
             options[option] = True
         elif option in options and rest:
             value = rest.pop(0)
@@ -212,8 +211,6 @@ def _isolated(options: dict, command: list[str]) -> int:
             set_limits(options["--memory"], options["--cpu"], options["--fsize"], init=True)
             drop_privileges()
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            if options["--probe"]:
-                os._exit(0)
             os.execvp(command[0], command)
         except BaseException as exc:  # noqa: BLE001 (reported, then the child ends)
             print(f"smtpkit sandbox: {exc}", file=sys.stderr, flush=True)
@@ -240,7 +237,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"smtpkit sandbox: {exc}", file=sys.stderr)
         return 2
-    if not command and not options["--probe"]:
+    if not command:
         print("smtpkit sandbox: no command to run", file=sys.stderr)
         return 2
     try:
@@ -249,9 +246,7 @@ def main(argv: list[str]) -> int:
         set_limits(options["--memory"], options["--cpu"], options["--fsize"])
     except (OSError, ValueError) as exc:
         print(f"smtpkit sandbox: {exc}", file=sys.stderr)
-        return 1 if options["--probe"] else 3
-    if options["--probe"]:
-        return 0
+        return 3
     os.execvp(command[0], command)
     return 127  # not reached
 

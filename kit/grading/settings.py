@@ -10,9 +10,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "default_workers", "sandbox_paths"]
+__all__ = ["Limits", "NETWORK_MODES", "default_workers", "sandbox_paths"]
 
 _MiB = 1024 * 1024
+#: ``--network``: isolate kernels, share the grader's network, or isolate where the machine allows it.
+NETWORK_MODES = ("auto", "isolated", "shared")
 
 
 @dataclass(frozen=True)
