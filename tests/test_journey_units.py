@@ -211,3 +211,17 @@ def test_mx_order_checker_rejects_plausible_mistakes():
     status, failed = _status(lambda d, r: [h for _p, h in sorted(r)])
     assert status == "partial" and set(failed) == {"no MX record: the implicit MX", "null MX: nothing to try"}
     assert _status(lambda d, r: ",".join(h for _p, h in sorted(r)))[0] == "failed"
+
+
+
+def test_a_full_queue_still_takes_a_dsn():
+    import dataclasses
+
+    from kit.journey.queue import QueueFull
+
+    queue = MailQueue(max_entries=1)
+    queue.add(_entry("A1"), 0.0)
+    with pytest.raises(QueueFull):
+        queue.add(_entry("A2"), 0.0)
+    queue.add(dataclasses.replace(_entry("A3"), sender=""), 0.0)  # a DSN about mail already taken
+    assert len(queue) == 2

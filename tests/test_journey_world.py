@@ -167,6 +167,8 @@ def test_relay_denied_and_submission_needs_auth(world):
     assert reply.code == 530  # RFC 4954 §6: authentication required
     bad = world.send("alice@uni.example", "bob@example.org", subject="x", body="x", password="wrong")
     assert not bad.ok and "AUTH refused: 535" in bad.error
+    sent = [line for line in bad.transcript.client_lines() if line.split()[:1] in (["MAIL"], ["RCPT"], ["DATA"])]
+    assert sent == []  # a refused login ends the submission
 
 
 def test_fallback_to_the_second_mx(world):

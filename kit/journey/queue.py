@@ -137,7 +137,9 @@ class MailQueue:
         self._entries: list[QueueEntry] = []
 
     def add(self, entry: QueueEntry, now: float) -> QueueEntry:
-        if len(self._entries) >= self.max_entries:
+        """Queue ``entry``; `QueueFull` at ``max_entries``, except for a DSN (null sender): it
+        reports on mail already accepted, so refusing it would lose that report."""
+        if entry.sender and len(self._entries) >= self.max_entries:
             raise QueueFull(f"the queue holds {self.max_entries} messages already")
         entry.next_try = now
         self._entries.append(entry)

@@ -105,6 +105,10 @@ class Host:
         return f"{self.server.host}:{self.server.port}"
 
 
+class _Refused(Exception):
+    """The MSA refused STARTTLS or the login: the submission ends there."""
+
+
 @dataclass
 class Submission(SendResult):
     """What the MUA got from the MSA: a `SendResult` with the sender, recipients and Message-ID."""
@@ -320,11 +324,13 @@ class MailWorld:
             name = helo or f"{local}-laptop.{domain}"
             session.ehlo(name)
             if self.tls:
-                session.starttls(msa.client_tls_context())
+                reply = session.starttls(msa.client_tls_context())
+                if reply.code != 220:
+                    raise _Refused(f"STARTTLS refused: {reply}")
                 session.ehlo(name)
             reply = session.auth(sender, password)
-            if reply.code != 235:
-                sub.error = f"AUTH refused: {reply}"
+            if reply.code != 235:  # a refused login ends the submission, as send_mail does
+                raise _Refused(f"AUTH refused: {reply}")
             reply = session.mail(sender, **{k: v for k, v in (("RET", ret), ("ENVID", envid)) if v})
             if not reply.is_positive:
                 sub.error = sub.error or f"MAIL refused: {reply}"
@@ -340,6 +346,9 @@ class MailWorld:
                 else:
                     sub.error = "no recipient accepted"
                     session.rset()
+            session.quit()
+        except _Refused as refused:
+            sub.error = str(refused)
             session.quit()
         except SMTPClientError as exc:
             sub.error = str(exc)
