@@ -4,7 +4,9 @@ One self-contained HTML page per student: the total, a summary table of the exer
 each notebook went (and why, when it did not run cleanly), then each exercise's feedback as the
 notebook's ``check`` shows it, rendered by ``kit.exercises.render_feedback``, which redacts
 hidden tests: their name, verdict and points only, never their inputs, expected answers, the
-student's output on them or a traceback. Every text that comes from a submission is escaped.
+student's output on them or a traceback. Every text that comes from a submission is escaped
+and bounded (``gradebook.clip`` / ``gradebook.bounded``), so a 20 MB exception message makes a
+page of a few KB, not one of 20 MB.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from ..exercises import render_feedback
 from .grade import ClassReport, StudentReport
-from .gradebook import points
+from .gradebook import MAX_PROBLEMS_LISTED, bounded, clip, points
 
 __all__ = ["feedback_html", "write_feedback"]
 
@@ -50,18 +52,21 @@ def _notebooks(student: StudentReport) -> list[str]:
         css = "ok" if nb.status == "ok" else "bad"
         line = f'<li><b>{_e(nb.notebook)}</b> <span class="{css}">{_e(_NOTEBOOK_WORDS[nb.status])}</span>'
         if nb.file and Path(nb.file).name != nb.notebook:
-            line += f' <span class="muted">(graded your file {_e(nb.file)})</span>'
+            line += f' <span class="muted">(graded your file {_e(clip(nb.file))})</span>'
         if nb.reason:
-            line += f": {_e(nb.reason)}"
+            line += f": {_e(clip(nb.reason))}"
         if nb.problems:
             shown = [p for p in nb.problems if p != nb.reason][:10]
             if shown:
-                line += "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in shown) + "</ul>"
+                line += "<ul>" + "".join(f"<li>{_e(clip(p))}</li>" for p in shown) + "</ul>"
         parts.append(line + "</li>")
     parts.append("</ul>")
     if student.ignored:
         parts.append("<p>Files not graded:</p><ul>")
-        parts.extend(f"<li>{_e(f)}: {_e(r)}</li>" for f, r in student.ignored)
+        parts.extend(f"<li>{_e(clip(f))}: {_e(clip(r))}</li>"
+                     for f, r in student.ignored[:MAX_PROBLEMS_LISTED])
+        if len(student.ignored) > MAX_PROBLEMS_LISTED:
+            parts.append(f"<li>... and {len(student.ignored) - MAX_PROBLEMS_LISTED:,} more</li>")
         parts.append("</ul>")
     return parts
 
@@ -84,7 +89,7 @@ def feedback_html(report: ClassReport, student: StudentReport) -> str:
         sections.append(f"<h2>{_e(nb.name)}</h2>")
         for exercise_id in nb.exercises:
             sections.append(f'<h3 id="{_e(exercise_id)}">{_e(exercise_id)}</h3>')
-            sections.append(render_feedback(student.results[exercise_id], fmt="html"))
+            sections.append(render_feedback(bounded(student.results[exercise_id]), fmt="html"))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return "\n".join([
         "<!DOCTYPE html>",
@@ -109,5 +114,5 @@ def write_feedback(report: ClassReport, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for student in report.students:
         (folder / f"{student.slug}.html").write_text(feedback_html(report, student),
-                                                     encoding="utf-8")
+                                                     encoding="utf-8", errors="backslashreplace")
     return folder
