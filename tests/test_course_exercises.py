@@ -98,9 +98,25 @@ def dot_stuff_ok(text):
 
 def test_dot_stuff():
     assert verdict("dialogue.dot_stuff", dot_stuff_ok)[0] == "passed"
+    assert verdict("dialogue.dot_stuff", lambda t: "\n".join(
+        "." + ln if ln.startswith(".") else ln for ln in t.split("\n")))[0] == "passed"  # the notebook's hint
     assert verdict("dialogue.dot_stuff", lambda t: t.replace("\r\n.", "\r\n.."))[0] == "partial"  # misses line 1
     assert verdict("dialogue.dot_stuff", lambda t: t.replace(".", ".."))[0] == "partial"  # every dot
     assert verdict("dialogue.dot_stuff", lambda t: t)[0] == "partial"
+
+
+def test_dot_stuff_is_not_answered_by_a_ready_made_stuffer():
+    """The kit has no dot_stuff to import any more (it answered the exercise in full), and the
+    stuffers still at hand convert line ends, which the exercise forbids: they do not pass."""
+    import smtplib
+
+    import kit.protocol
+
+    assert not hasattr(kit.protocol, "dot_stuff")
+    status, messages = verdict("dialogue.dot_stuff", smtplib.quotedata)
+    assert status == "partial" and any("differs at position 3" in m for m in messages), messages
+    status, _ = verdict("dialogue.dot_stuff", lambda t: kit.protocol.encode_data(t).decode()[:-3])
+    assert status != "passed"
 
 
 # -- dialogue.send_mail_raw --------------------------------------------------------------
@@ -169,6 +185,48 @@ def test_send_mail_raw_only_first_recipient_and_no_quit():
     assert status == "partial" and any("QUIT" in m for m in messages)
 
 
+def quit_only(host, port, sender, recipients, message):
+    """Connects, says QUIT at once and returns the 221: no mail was sent."""
+    with socket.create_connection((host, port), timeout=4) as sock:
+        f = sock.makefile("rb")
+        f.readline()
+        sock.sendall(b"QUIT\r\n")
+        return f.readline().decode().strip()
+
+
+def test_ends_with_quit_needs_the_whole_dialogue_before_quit():
+    result = check("dialogue.send_mail_raw", quit_only, display=False)
+    assert result.points == 0, [(t.name, t.points) for t in result.tests]
+    quit_test = next(t for t in result.tests if t.name == "ends with QUIT")
+    assert not quit_test.passed and "HELO/EHLO, MAIL FROM, RCPT TO, DATA" in quit_test.message
+    # QUIT after a refused message is not a complete session either
+    result = check("dialogue.send_mail_raw", make_send_mail_raw(final_dot=False, quit=True), time_limit=1.5,
+                   display=False)
+    assert not next(t for t in result.tests if t.name == "ends with QUIT").passed
+    right = check("dialogue.send_mail_raw", make_send_mail_raw(), display=False)
+    assert next(t for t in right.tests if t.name == "ends with QUIT").passed
+
+
+def test_ends_with_quit_takes_bdat_as_the_message_too():
+    """CHUNKING (RFC 3030) sends the message with BDAT instead of DATA; its chunks are no commands."""
+    from kit import SMTPSession
+
+    def with_bdat(host, port, sender, recipients, message):
+        with SMTPSession(host, port) as s:
+            s.ehlo("me")
+            s.mail(sender)
+            for rcpt in recipients:
+                s.rcpt(rcpt)
+            half = len(message) // 2
+            s.bdat(message[:half])
+            final = s.bdat(message[half:], last=True)
+            s.quit()
+        return str(final)
+
+    result = check("dialogue.send_mail_raw", with_bdat, display=False)
+    assert next(t for t in result.tests if t.name == "ends with QUIT").passed, result.tests
+
+
 def test_send_mail_raw_claiming_success_without_sending_earns_nothing():
     status, _ = verdict("dialogue.send_mail_raw", lambda *a: "250 2.0.0 Ok: queued as 0123456789")
     assert status == "failed"
@@ -204,9 +262,40 @@ def make_send_to_many(stop_at_first_refusal=False, data_even_if_none=False):
 def test_send_to_many():
     assert verdict("dialogue.send_to_many", make_send_to_many())[0] == "passed"
     status, messages = verdict("dialogue.send_to_many", make_send_to_many(stop_at_first_refusal=True))
-    assert status == "partial" and any("must not stop the mail to the others" in m for m in messages)
+    # it never asks for the recipients after the first refusal, so even "nobody accepted" fails
+    assert status == "failed" and any("must not stop the mail to the others" in m for m in messages)
     status, messages = verdict("dialogue.send_to_many", make_send_to_many(data_even_if_none=True))
     assert status == "partial" and any("do not send DATA" in m for m in messages)
+
+
+def test_send_to_many_that_never_connects_earns_nothing():
+    """"nobody accepted" asks for evidence on the wire: a RCPT TO for every recipient, answered."""
+
+    def guesses(host, port, sender, recipients, message):
+        return {"accepted": [], "refused": list(recipients)}
+
+    result = check("dialogue.send_to_many", guesses, display=False)
+    assert result.points == 0, [(t.name, t.points) for t in result.tests]
+    nobody = next(t for t in result.tests if t.name == "nobody accepted")
+    assert "no RCPT TO for ghost@example.test, x@elsewhere.test" in nobody.message
+    assert "never connected" in nobody.message
+
+
+def test_send_to_many_without_mail_from_is_not_a_transaction():
+    """RCPT TO without MAIL FROM gets 503 for everyone: "all refused" then is no evidence."""
+    from kit import SMTPSession
+
+    def no_mail_from(host, port, sender, recipients, message):
+        with SMTPSession(host, port) as s:
+            s.ehlo("me")
+            replies = {r: s.rcpt(r) for r in recipients}
+        return {"accepted": [r for r in recipients if replies[r].is_positive],
+                "refused": [r for r in recipients if not replies[r].is_positive]}
+
+    result = check("dialogue.send_to_many", no_mail_from, display=False)
+    nobody = next(t for t in result.tests if t.name == "nobody accepted")
+    assert not nobody.passed and "send MAIL FROM:<sender> first" in nobody.message
+    assert result.points == 0
 
 
 @pytest.mark.parametrize("exercise_id", ["dialogue.send_mail_raw", "dialogue.send_to_many", "replies.classify"])

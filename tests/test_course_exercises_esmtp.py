@@ -7,7 +7,7 @@ import ssl
 
 import pytest
 
-from kit.client import SMTPSession
+from kit.client import SMTPClientError, SMTPSession
 from kit.exercises import check
 
 
@@ -108,6 +108,81 @@ def test_secure_send_rejects(options, says):
     status, messages = verdict("esmtp.secure_send", make_secure_send(**options))
     assert status in ("partial", "failed")
     assert any(says in m for m in messages), messages
+
+
+def _until_starttls(host, port):
+    """A raw client that says EHLO and STARTTLS and reads the 220: (socket, reader)."""
+    import socket
+
+    sock = socket.create_connection((host, port), timeout=4)
+    f = sock.makefile("rb")
+    f.readline()
+    sock.sendall(b"EHLO client.example.test\r\n")
+    while f.readline()[3:4] == b"-":
+        pass
+    sock.sendall(b"STARTTLS\r\n")
+    assert f.readline().startswith(b"220")
+    return sock, f
+
+
+def starttls_then_hang_up(host, port, ca_pem, user, password, sender, recipients, message):
+    """Asks for STARTTLS and hangs up: it never looks at a certificate."""
+    sock, _ = _until_starttls(host, port)
+    sock.close()
+    raise ConnectionError("certificate refused")  # a claim, not a check
+
+
+def handshake_without_checks_then_quit(host, port, ca_pem, user, password, sender, recipients, message):
+    """Completes the handshake with checks off, then leaves: it trusted the impostor's certificate."""
+    sock, _ = _until_starttls(host, port)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.wrap_socket(sock, server_hostname=host).close()
+    raise ConnectionError("certificate refused")
+
+
+def falls_back_to_clear_text(host, port, ca_pem, user, password, sender, recipients, message):
+    """Checks the certificate properly, then sends the mail without TLS anyway."""
+    try:
+        return make_secure_send()(host, port, ca_pem, user, password, sender, recipients, message)
+    except Exception:  # the handshake failed, as it should
+        with SMTPSession(host, port, timeout=4) as s:
+            s.ehlo("client.example.test")
+            s.mail(sender)
+            return "failed"
+
+
+@pytest.mark.parametrize(("wrong", "says"), [
+    (starttls_then_hang_up, "never tried the TLS handshake"),
+    (handshake_without_checks_then_quit, "completed the TLS handshake"),
+    (falls_back_to_clear_text, "sent MAIL to a server whose certificate it could not verify"),
+])
+def test_refusing_the_certificate_needs_a_handshake_the_client_aborts(wrong, says):
+    result = check("esmtp.secure_send", wrong, display=False)
+    impostor = next(t for t in result.tests if t.name == "refuses a server with an unknown certificate")
+    assert not impostor.passed and says in impostor.message, impostor.message
+    right = check("esmtp.secure_send", make_secure_send(), display=False)
+    assert next(t for t in right.tests if t.name == impostor.name).passed
+
+
+def test_the_server_notes_how_a_starttls_handshake_ended():
+    """The evidence the judge reads: the client's TLS alert, or a hang-up without one."""
+    from kit.server import LabServer
+    from kit.server.smtp import TLS_ABORTED_NOTE
+
+    with LabServer(tls=True) as server, LabServer(tls=True) as other:
+        with pytest.raises(SMTPClientError, match="CERTIFICATE_VERIFY_FAILED"):
+            with SMTPSession(server.host, server.port) as s:
+                s.ehlo("client.example.test")
+                s.starttls(ssl.create_default_context(cadata=other.ca_pem))
+        server.wait_idle(2.0)
+        notes = [ln.text for ln in server.transcripts.last.lines if ln.direction == "info"]
+        assert f"{TLS_ABORTED_NOTE} with the alert 'unknown ca' (RFC 8446 §6.2)" in notes
+        _until_starttls(server.host, server.port)[0].close()
+        server.wait_idle(2.0)
+        notes = [ln.text for ln in server.transcripts.last.lines if ln.direction == "info"]
+        assert not any(n.startswith(TLS_ABORTED_NOTE) for n in notes)
+        assert any("without a TLS alert" in n for n in notes)
 
 
 def test_secure_send_that_lies_earns_nothing_for_the_mail():

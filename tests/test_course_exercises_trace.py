@@ -17,6 +17,7 @@ import pytest
 from kit.exercises import check
 from kit.exercises import message as message_ex
 from kit.exercises import tracing as tracing_ex
+from kit.exercises.answers import tracing as tracing_answers
 from kit.trace import trace
 
 DATA = Path(__file__).parent / "data" / "received"
@@ -297,15 +298,15 @@ def test_parse_received_solution_passes():
 
 def test_parse_received_expected_values_follow_the_statement():
     seed = tracing_ex._FIELDS[0][1]
-    assert tracing_ex.reference_parse_received(seed) == {
+    assert tracing_answers.parse_received(seed) == {
         "from": "identity", "by": "smarthost.TechFak.Uni-Bielefeld.DE", "with": "SMTP", "id": "3489AB000F",
         "for": "<jhuelsmann@techfak.uni-bielefeld.de>", "date": "2014-11-22T19:25:31+00:00"}
-    qmail = tracing_ex.reference_parse_received("(qmail 11769 invoked from network); 22 Aug 2016 14:23:01 -0000")
+    qmail = tracing_answers.parse_received("(qmail 11769 invoked from network); 22 Aug 2016 14:23:01 -0000")
     assert qmail == {"from": None, "by": None, "with": None, "id": None, "for": None,
                      "date": "2016-08-22T14:23:01+00:00"}
     # the reference solution agrees with kit.trace on every case (the statement and the kit agree)
     for _, value, _ in tracing_ex._FIELDS:
-        assert parse_received_ok(value) == tracing_ex.reference_parse_received(value)
+        assert parse_received_ok(value) == tracing_answers.parse_received(value)
 
 
 def naive_regexes(value):
@@ -420,10 +421,10 @@ def test_hops_integer_delays_and_comment_dates():
 
 
 def test_hops_expected_values_match_the_corpus_and_the_kit():
-    seed = tracing_ex.reference_hops(tracing_ex.SEED_MESSAGE)
+    seed = tracing_answers.hops(tracing_ex.SEED_MESSAGE)
     assert [h["delay"] for h in seed] == [None, 123.0, 0.0, 0.0]
     assert seed[0]["from"] == "identity" and seed[-1]["by"] == "imap.TechFak.Uni-Bielefeld.DE"
-    skew = tracing_ex.reference_hops(tracing_ex.sample("spamassassin_nice_002_exim_fetchmail.eml"))
+    skew = tracing_answers.hops(tracing_ex.sample("spamassassin_nice_002_exim_fetchmail.eml"))
     assert skew[-1]["delay"] == -1.0 and skew[-2]["delay"] == 51910.0
     # the seed text in the exercise is the corpus transcription, fields and all
     corpus = trace((DATA / "seed_bielefeld_postfix_dovecot.eml").read_bytes()).to_dict()

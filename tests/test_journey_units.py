@@ -8,7 +8,7 @@ import random
 import pytest
 
 from kit.exercises import check
-from kit.exercises.journey import reference_mx_order
+from kit.exercises.answers.journey import mx_order as reference_mx_order
 from kit.journey import (
     MX,
     LocalDNS,

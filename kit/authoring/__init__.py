@@ -1,11 +1,13 @@
 """Authoring: instructor notebooks in ``solutions/`` are the single source; ``release`` writes
 the student copies in ``notebooks/`` (solution blocks stubbed, outputs cleared, byte-stable),
-``check`` reports drift, and ``student_release`` builds the folder students get.
+``check`` reports drift, and ``student_release`` builds the folder students get, without the
+grader-only reference solutions (``leaks``).
 """
 
 from __future__ import annotations
 
 from .errors import AuthoringError, MarkerError
+from .leaks import GRADER_ONLY, audit, expected_problems, static_leaks, write_expected
 from .markers import DEFAULT_TODO, strip_solutions
 from .release import SOLUTION_ONLY, check, drift, release, render, student_notebook
 from .student import MARKER, student_release
@@ -23,4 +25,9 @@ __all__ = [
     "SOLUTION_ONLY",
     "DEFAULT_TODO",
     "MARKER",
+    "GRADER_ONLY",
+    "audit",
+    "static_leaks",
+    "expected_problems",
+    "write_expected",
 ]

@@ -1,7 +1,13 @@
-"""``smtpkit release``: regenerate the student notebooks, check them, build a student release.
+"""``smtpkit release``: regenerate the student notebooks and the public tests' expected values,
+check them, build a student release.
 
-Exit codes: 0 done (or in sync), 1 ``--check`` found out-of-date notebooks, 2 an error (missing
-folder, malformed markers), with the message on stderr.
+Run in the project folder: besides the notebooks, ``release`` writes ``kit/exercises/
+expected.json`` from the grader-only answers (when the folder's kit has them), and ``--check``
+also fails when that file is out of date or when the kit hands out an exercise's answer under
+the exercise's name (`leaks.audit`).
+
+Exit codes: 0 done (or in sync), 1 ``--check`` found something out of date or a leaked answer,
+2 an error (missing folder, malformed markers), with the message on stderr.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .errors import AuthoringError
+from .leaks import audit, describe_leak, expected_problems, write_expected
 from .release import drift, release
 from .student import student_release
 
@@ -32,16 +39,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the release the options ask for; return the exit code."""
-    solutions, notebooks = Path(args.solutions), Path(args.notebooks)
+    solutions, notebooks, root = Path(args.solutions), Path(args.notebooks), Path.cwd()
     try:
         if args.check:
-            problems = drift(solutions, notebooks)
+            problems = drift(solutions, notebooks) + expected_problems(root)
             for name, why in problems:
                 print(f"{why}: {name}")
             if problems:
-                print("student notebooks are out of date; run `smtpkit release`", file=sys.stderr)
-            return 1 if problems else 0
+                print("student notebooks or expected values are out of date; run `smtpkit release`",
+                      file=sys.stderr)
+            leaks = audit(root)
+            for leak in leaks:
+                print(f"leaked answer: {describe_leak(leak)}")
+            if leaks:
+                print("the kit gives exercises' answers away under their names; rename or remove them",
+                      file=sys.stderr)
+            return 1 if problems or leaks else 0
+        expected = write_expected(root)
         written = release(solutions, notebooks)
+        if expected is not None:
+            print(f"expected values of the public tests in {expected.relative_to(root.resolve())}")
         print(f"released {len(written)} notebook(s) from {solutions} into {notebooks}")
         if args.student:
             dest = student_release(Path.cwd(), Path(args.student), solutions_dir=solutions,

@@ -1,10 +1,14 @@
 """The student release: the folder students get, and nothing they must not see.
 
 It holds the ``kit/`` package source (no caches), ``notebooks/``, ``pyproject.toml`` and
-``README.md``; never ``solutions/``, ``tests/`` or hidden tests. Before copying it refuses when
-the notebooks are out of date with the solutions, when a notebook still holds a solution marker,
-or when a ``kit`` module defines ``HIDDEN`` tests. A marker file identifies an earlier release,
-which is the only non-empty folder it will overwrite.
+``README.md``; never ``solutions/``, ``tests/``, hidden tests or the grader-only paths of the kit
+(``GRADER_ONLY``: the reference solutions in ``kit/exercises/answers``). Before copying it refuses
+when the notebooks are out of date with the solutions, when a notebook still holds a solution
+marker, when a ``kit`` module defines ``HIDDEN`` tests, or when ``kit/exercises/expected.json`` is
+out of date with the answers. After copying it audits the released kit as a student's kernel will
+see it (`leaks`): a grader-only path, a ``def reference_...``, or a kit function that earns points
+on an exercise under that exercise's name, and the release is removed again. A marker file
+identifies an earlier release, which is the only non-empty folder it will overwrite.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from .errors import AuthoringError
+from .leaks import audit, describe_leak, expected_problems, ignore_grader_only, static_leaks
 from .markers import has_markers
 from .release import drift, read_notebook
 
@@ -39,6 +44,19 @@ def _refuse_leaks(root: Path, notebooks_dir: Path, solutions_dir: Path) -> None:
     for path in sorted((root / "kit").rglob("*.py")):
         if _HIDDEN.search(path.read_text(encoding="utf-8", errors="replace")):
             raise AuthoringError(f"{path} defines HIDDEN tests; keep hidden tests outside kit/")
+    stale = expected_problems(root)
+    if stale:
+        raise AuthoringError(", ".join(f"{path} ({why})" for path, why in stale)
+                             + ": the expected values do not match the answers; run `smtpkit release` first")
+
+
+def _refuse_answers(dest: Path) -> None:
+    """The released kit must hold no reference solution; remove the release and refuse if it does."""
+    found = static_leaks(dest / "kit") + [describe_leak(leak) for leak in audit(dest)]
+    if found:
+        shutil.rmtree(dest)
+        raise AuthoringError("the student release would give answers away; refusing it:\n  "
+                             + "\n  ".join(found))
 
 
 def _prepare(dest: Path) -> None:
@@ -82,10 +100,14 @@ def student_release(
         raise AuthoringError(f"the student release cannot contain the project itself ({root})")
     _refuse_leaks(root, notebooks_dir, solutions_dir)
     _prepare(dest)
+    grader_only = ignore_grader_only(root / "kit")
     for name, path in sources.items():
-        if path.is_dir():
+        if name == "kit":
+            shutil.copytree(path, dest / name, ignore=lambda d, n: _IGNORE(d, n) | grader_only(d, n))
+        elif path.is_dir():
             shutil.copytree(path, dest / name, ignore=_IGNORE)
         else:
             shutil.copy2(path, dest / name)
+    _refuse_answers(dest)
     (dest / MARKER).write_text(json.dumps({"made_by": "smtpkit release --student"}) + "\n")
     return dest

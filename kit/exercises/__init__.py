@@ -7,6 +7,11 @@ public tests in the notebook under a time limit (``_timelimit``) and shows the r
 (``_check``); hidden tests are loaded from outside the student release (``_hidden``) and
 redacted from student feedback (``_render``). Topic modules such as ``demo`` register the
 exercises themselves.
+
+The reference solutions live in one grader-only package, ``answers``; ``GRADER_ONLY`` names the
+paths (relative to the ``kit`` folder) that the student release leaves out and the grading
+sandbox hides. The topic modules work without them: the public tests' expected values ship in
+``expected.json`` (``_expected``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from ._check import check
 from ._errors import BadResult, CallError, NotAttempted, StudentError, TimeLimitExceeded
 from ._exercise import Exercise
+from ._grader_only import GRADER_ONLY
 from ._hidden import load_hidden
 from ._registry import REGISTRY, Registry, all_exercises, extend, get, register
 from ._render import render_feedback
@@ -24,6 +30,7 @@ from ._timelimit import call_with_time_limit
 from ._values import Compare, NotPlainValue, exact, explained, normalise
 
 __all__ = [
+    "GRADER_ONLY",
     "check",
     "Exercise",
     "Case",

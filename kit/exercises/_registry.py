@@ -1,9 +1,11 @@
 """The registry of exercises, filled by the topic modules of this package.
 
 Every public module in ``kit/exercises/`` (a name without a leading underscore, such as
-``demo.py``) is a topic module: it calls ``register(Exercise(...))`` at import. Topic modules are
-imported on the first lookup, so ``import kit.exercises`` stays cheap; a topic module that fails
-to import does not take the others down, and its error is named when an id is not found.
+``demo.py``) is a topic module: it calls ``register(Exercise(...))`` at import. The grader-only
+``answers`` package (``GRADER_ONLY``) is not a topic and is never imported from here. Topic
+modules are imported on the first lookup, so ``import kit.exercises`` stays cheap; a topic module
+that fails to import does not take the others down, and its error is named when an id is not
+found.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import warnings
 from collections.abc import Iterable
 
 from ._exercise import Exercise
+from ._grader_only import is_grader_only
 from ._tests import TestLike
 
 __all__ = ["Registry", "REGISTRY", "register", "get", "all_exercises", "extend"]
@@ -63,6 +66,11 @@ class Registry:
             self._exercises[exercise_id] = extended
         return extended
 
+    def failures(self) -> dict[str, str]:
+        """Topic modules that failed to import, with their errors (after loading them)."""
+        self._load()
+        return dict(self._failures)
+
     def _unknown(self, exercise_id: str) -> str:
         message = f"no exercise called {exercise_id!r}"
         close = difflib.get_close_matches(str(exercise_id), list(self._exercises), n=3)
@@ -80,9 +88,9 @@ class Registry:
                 return
             package = importlib.import_module(self._topics)
             for info in pkgutil.iter_modules(package.__path__):
-                if info.name.startswith("_"):
-                    continue
                 name = f"{self._topics}.{info.name}"
+                if info.name.startswith("_") or is_grader_only("/".join(name.split(".")[1:])):
+                    continue
                 try:
                     importlib.import_module(name)
                 except Exception as exc:  # one broken topic must not hide the others

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from ..protocol import dot_stuff as _dot_stuff
 from ..server import LabServer, mailbox_full, unknown_user
 from ..transcript import BARE_LF_NOTE
 from ._errors import CallError, NotAttempted
 from ._exercise import Exercise
+from ._expected import expected
 from ._registry import register
 from ._tests import Case, Outcome, Test, format_call
+from ._wire import all_exchanges, exchanges, rcpt_address, verb
 
 SENDER = "alice@example.test"
 
@@ -103,16 +104,49 @@ def _wire_test(name: str, points: float, recipients: list[str], subject: str, bo
     return Test(name, points, judge)
 
 
+#: The dialogue a session must have completed before its QUIT: (what, test on the command, reply class).
+_WHOLE_DIALOGUE = (
+    ("HELO or EHLO", lambda c: verb(c) in ("HELO", "EHLO"), 2),
+    ("MAIL FROM:<...>", lambda c: verb(c) == "MAIL", 2),
+    ("RCPT TO:<...>", lambda c: verb(c) == "RCPT", 2),
+    ("the message, accepted: DATA, the text and a line with a single dot (or BDAT ... LAST)",
+     lambda c: c == "." or (verb(c) == "BDAT" and c.upper().split()[-1] == "LAST"), 2),
+)
+
+
+def _dialogue_before_quit(pairs: list[tuple[str, int | None]]) -> str:
+    """What of the whole dialogue is missing before the last command, or '' (RFC 5321 §3.3)."""
+    position = 0
+    for what, is_it, reply_class in _WHOLE_DIALOGUE:
+        found = next((i for i in range(position, len(pairs) - 1)
+                      if is_it(pairs[i][0]) and (pairs[i][1] or 0) // 100 == reply_class), None)
+        if found is None:
+            return what
+        position = found + 1
+    return ""
+
+
 def _quit_test() -> Test:
+    """QUIT after the whole dialogue: a connect-and-QUIT earns nothing here."""
+
     def judge(call) -> Outcome:
         with judge_server() as server:
             _call_and_diagnose(call, server, server.host, server.port, SENDER, ["bob@example.test"],
                                _message("bye", "Bye.\r\n", ["bob@example.test"]))
             last = server.transcripts.last
-            client = [c.upper() for c in last.client_lines()] if last else []
-            ok = bool(client) and client[-1] == "QUIT"
-            return Outcome(ok, "" if ok else "end the session with QUIT and read the 221 reply (RFC 5321 §4.1.1.10)",
-                           "the last command", "QUIT", client[-1] if client else None)
+            pairs = exchanges(last) if last else []
+            commands = [c.upper() for c, _ in pairs]
+            shown = "the last command"
+            if not commands or commands[-1] != "QUIT":
+                return Outcome(False, "end the session with QUIT and read the 221 reply (RFC 5321 §4.1.1.10)",
+                               shown, "QUIT", commands[-1] if commands else None)
+            missing = _dialogue_before_quit(pairs)
+            if missing or len(server.mailbox.messages()) != 1:
+                why = diagnose(server) or f"{missing or 'the message'} was missing or refused"
+                return Outcome(False, "QUIT ends a session that did its work: HELO/EHLO, MAIL FROM, RCPT TO, "
+                               f"DATA and the message, then QUIT (RFC 5321 §3.3); before your QUIT: {why}",
+                               shown, "the whole dialogue, then QUIT", [verb(c) or c for c in commands])
+            return Outcome(True, "", shown, "QUIT", "QUIT")
 
     return Test("ends with QUIT", 1, judge)
 
@@ -143,6 +177,9 @@ _STUFF = [
     ("two leading dots", "..two\r\n"),
     ("dots inside lines stay", "a.b.c\r\nend.\r\n"),
     ("an empty message", ""),
+    # Transparency only: a lone LF is not a line end in SMTP and stays as it is. This is also where
+    # ready-made stuffers that convert line ends (smtplib.quotedata) give themselves away.
+    ("nothing else changes: a lone \\n stays", "one\ntwo\r\n.three\r\n"),
 ]
 
 DOT_STUFF = register(Exercise(
@@ -151,8 +188,12 @@ DOT_STUFF = register(Exercise(
     function="dot_stuff",
     hint="RFC 5321 §4.5.2: before sending, add one extra '.' at the start of every line that starts "
          "with '.', the first line included. Nothing else changes.",
-    tests=tuple(Case(name, (text,), _dot_stuff(text)) for name, text in _STUFF),
+    tests=tuple(Case(name, (text,), expected("dialogue.dot_stuff", name, text)) for name, text in _STUFF),
 ))
+
+
+#: Replies about a command's syntax or order rather than its recipient (RFC 5321 §4.2.2), or none.
+_NOT_ABOUT_RECIPIENT = (None, 500, 501, 502, 503, 504)
 
 
 def _many_test(name: str, points: float, recipients: list[str], refuse: list, delivered: list[str]) -> Test:
@@ -165,8 +206,30 @@ def _many_test(name: str, points: float, recipients: list[str], refuse: list, de
             expected = {"accepted": delivered, "refused": [r for r in recipients if r not in delivered]}
             if type(got) is not dict or set(got) != {"accepted", "refused"}:
                 return Outcome(False, "return {'accepted': [...], 'refused': [...]}", shown, expected, got)
+            pairs = all_exchanges(server.transcripts)
+            answered = {rcpt_address(c): code for c, code in pairs if rcpt_address(c) is not None}
+            unasked = [r for r in recipients if r.lower() not in answered]
+            if unasked:
+                why = diagnose(server) if not pairs else ""
+                stopped = any((code or 0) // 100 != 2 for code in answered.values())
+                return Outcome(False, ("a refused recipient must not stop the mail to the others: "
+                                       if stopped else "the server's answer is the truth: ")
+                               + "send RCPT TO:<...> for every recipient and report what the server answered "
+                               f"(RFC 5321 §3.3); there was no RCPT TO for {', '.join(unasked)}"
+                               + (f" ({why})" if why else ""), shown, expected,
+                               "no RCPT TO on the wire" if len(unasked) == len(recipients) else got)
+            # 500-504 answer the command's syntax or order (§4.2.2), not the recipient; a 503 is
+            # what RCPT TO gets without an accepted MAIL FROM first
+            malformed = {r: answered[r.lower()] for r in recipients if answered[r.lower()] in _NOT_ABOUT_RECIPIENT}
+            on_wire = {"accepted": [r for r in recipients if (answered[r.lower()] or 0) // 100 == 2],
+                       "refused": [r for r in recipients if (answered[r.lower()] or 0) // 100 != 2]}
+            if malformed or on_wire != expected:
+                return Outcome(False, "send MAIL FROM:<sender> first and accepted, then RCPT TO:<...> for each "
+                               "recipient (RFC 5321 §3.3); the server answered your RCPT TOs differently than "
+                               "it answers them in a proper transaction", shown, expected,
+                               {r: f"{code} to RCPT TO" for r, code in malformed.items()} or on_wire)
             stored = server.mailbox.messages()
-            client = [c.upper() for t in server.transcripts for c in t.client_lines()]
+            client = [verb(c) for c, _ in pairs]
             if not delivered:
                 if "DATA" in client:
                     return Outcome(False, "no recipient was accepted, so there is nothing to send: do not send "

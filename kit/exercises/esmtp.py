@@ -1,9 +1,10 @@
 """Exercises of notebook 07 (ESMTP): read an EHLO reply, build an AUTH PLAIN token, and send
 a mail the way a submission client must: STARTTLS, EHLO again, AUTH, then the mail.
 
-``parse_ehlo`` and ``auth_plain`` are pure functions, compared with `kit.protocol` and the
-RFC 4616 format; ``secure_send`` is judged on the wire like ``dialogue.send_mail_raw``: a
-lab server owned by the judge, with TLS and required AUTH, records what really happened.
+``parse_ehlo`` and ``auth_plain`` are pure functions, compared with the values of the grader-only
+reference solutions (`kit.protocol` and the RFC 4616 format); ``secure_send`` is judged on the
+wire like ``dialogue.send_mail_raw``: a lab server owned by the judge, with TLS and required
+AUTH, records what really happened.
 """
 
 from __future__ import annotations
@@ -11,25 +12,20 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ..protocol import parse_ehlo as _parse_ehlo
-from ..protocol import parse_reply as _parse_reply
 from ..server import LabServer
+from ..server.smtp import TLS_ABORTED_NOTE, TLS_STARTED_NOTE
 from ._errors import NotAttempted, StudentError, TimeLimitExceeded
 from ._exercise import Exercise
+from ._expected import expected
 from ._registry import register
 from ._tests import Case, Outcome, Test, format_call
 from ._values import explained
+from ._wire import all_exchanges, verb
 
-__all__ = ["reference_parse_ehlo", "reference_auth_plain", "PARSE_EHLO", "AUTH_PLAIN", "SECURE_SEND"]
+__all__ = ["PARSE_EHLO", "AUTH_PLAIN", "SECURE_SEND"]
 
 
 # -- esmtp.parse_ehlo ---------------------------------------------------------------------------
-
-def reference_parse_ehlo(lines: list[str]) -> dict:
-    """Keyword (upper case) -> list of parameters, for every line after the first (§4.1.1.1)."""
-    info = _parse_ehlo(_parse_reply(lines))
-    return {k: list(v) for k, v in info.extensions.items()}
-
 
 EHLO_SAMPLES = (
     ("the lab server's reply", [
@@ -70,8 +66,8 @@ def _ehlo_diagnosis(lines: list[str], expected: dict, got: object) -> str:
 
 
 def _ehlo_test(name: str, lines: list[str]) -> Case:
-    expected = reference_parse_ehlo(lines)
-    return Case(name, (lines,), expected, compare=explained(lambda got: _ehlo_diagnosis(lines, expected, got)))
+    answer = expected("esmtp.parse_ehlo", name, lines)
+    return Case(name, (lines,), answer, compare=explained(lambda got: _ehlo_diagnosis(lines, answer, got)))
 
 
 PARSE_EHLO = register(Exercise(
@@ -86,11 +82,6 @@ PARSE_EHLO = register(Exercise(
 
 
 # -- esmtp.auth_plain ---------------------------------------------------------------------------
-
-def reference_auth_plain(user: str, password: str, authzid: str = "") -> str:
-    """RFC 4616 §2: ``[authzid] NUL authcid NUL passwd``, UTF-8, then base64 (RFC 4954 §4)."""
-    return base64.b64encode(f"{authzid}\0{user}\0{password}".encode()).decode("ascii")
-
 
 AUTH_SAMPLES = (
     ("alice's token", ("alice", "wonderland"), {}),
@@ -126,7 +117,7 @@ def _auth_diagnosis(args: tuple, kwargs: dict, got: object) -> str:
 
 
 def _auth_test(name: str, args: tuple, kwargs: dict) -> Case:
-    return Case(name, args, reference_auth_plain(*args, **kwargs), kwargs=kwargs,
+    return Case(name, args, expected("esmtp.auth_plain", name, *args, **kwargs), kwargs=kwargs,
                 compare=explained(lambda got: _auth_diagnosis(args, kwargs, got)))
 
 
@@ -221,8 +212,16 @@ def _send_test(name: str, points: float, recipients: list[str]) -> Test:
     return Test(name, points, judge)
 
 
+#: Commands that must never follow a refused certificate, neither in clear text nor over TLS.
+_AFTER_TLS_ONLY = ("AUTH", "MAIL", "RCPT", "DATA", "BDAT")
+
+
 def _impostor_test() -> Test:
-    """A server whose certificate the given CA did not sign: the client must not log in."""
+    """A server whose certificate the given CA did not sign: the client must start the TLS
+    handshake, refuse the certificate (the server sees the client's TLS alert), and send nothing
+    more: no AUTH, no MAIL, no RCPT, no DATA, in clear text or otherwise. A client that sends
+    STARTTLS and hangs up has checked nothing and earns nothing."""
+    expected = "STARTTLS, a TLS handshake the client aborts, then nothing more"
 
     def judge(call) -> Outcome:
         with _secure_server() as other, _secure_server() as impostor:
@@ -237,18 +236,37 @@ def _impostor_test() -> Test:
                 raise
             except StudentError:
                 got = "raised an error"
-            impostor.wait_idle(2.0)
-            client = [c.upper() for t in impostor.transcripts for c in t.client_lines()]
-            if not any(c.startswith("STARTTLS") for c in client):
+            try:
+                impostor.wait_idle(2.0)  # the server notes the handshake's end before the session ends
+            except TimeoutError:
+                pass  # a connection left open: judge what the transcript holds so far
+            pairs = all_exchanges(impostor.transcripts)
+            verbs = [verb(c) for c, _ in pairs]
+            notes = [ln.text for t in impostor.transcripts for ln in t.lines if ln.direction == "info"]
+            if "STARTTLS" not in verbs:
                 return Outcome(False, "your client never asked this server for STARTTLS, so the certificate "
-                               "check was never tried", shown, "STARTTLS, then a failed handshake, no AUTH",
-                               "no STARTTLS")
-            logged_in = any(c.startswith("AUTH") for c in client)
-            if logged_in or impostor.mailbox.messages():
+                               "check was never tried", shown, expected, "no STARTTLS")
+            sent = [v for v in verbs if v in _AFTER_TLS_ONLY]
+            if "AUTH" in sent or impostor.mailbox.messages():
                 return Outcome(False, "this server's certificate is not signed by the CA you were given, yet your "
                                "client sent the password: load ca_pem into the SSL context and keep certificate "
                                "checks on (ssl.create_default_context(cadata=ca_pem))", shown,
                                "TLS handshake fails, no AUTH", "AUTH sent")
+            if sent:
+                return Outcome(False, f"your client sent {sent[0]} to a server whose certificate it could not "
+                               "verify: stop there and QUIT; never fall back to clear text or carry on "
+                               "(RFC 3207 §4.1)",
+                               shown, expected, f"{sent[0]} sent")
+            if any(n.startswith(TLS_STARTED_NOTE) for n in notes):
+                return Outcome(False, "your client completed the TLS handshake with a server whose certificate the "
+                               "CA you were given did not sign: keep certificate checks on "
+                               "(ssl.create_default_context(cadata=ca_pem))", shown, expected,
+                               "handshake completed")
+            if not any(n.startswith(TLS_ABORTED_NOTE) for n in notes):
+                return Outcome(False, "after STARTTLS your client never tried the TLS handshake (the server saw no "
+                               "TLS alert from it), so no certificate was checked: wrap the connection with the "
+                               "SSL context (session.starttls(context) or context.wrap_socket) and let the check "
+                               "fail", shown, expected, "STARTTLS, then no handshake")
             if type(got) is str and got.strip()[:1] == "2":
                 return Outcome(False, "the handshake with this server must fail, so no mail can have been sent; yet "
                                "your function reports success: return the server's real reply, or let the error "

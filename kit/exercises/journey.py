@@ -3,25 +3,18 @@
 RFC 5321 §5.1: the MX records are tried in order of preference, lowest number first; hosts
 of equal preference in random order ("MUST randomize"); with no MX record at all the
 domain itself is the only host (an *implicit MX*). RFC 7505: a single ``MX 0 .`` (a *null
-MX*) says the domain takes no mail, so there is nothing to try. The reference answer is
-`kit.journey.dns.LocalDNS.route`'s rule on plain values.
+MX*) says the domain takes no mail, so there is nothing to try. The reference answer
+(grader-only, ``answers.journey``) is `kit.journey.dns.LocalDNS.route`'s rule on plain values.
 """
 
 from __future__ import annotations
 
 from ._exercise import Exercise
+from ._expected import expected
 from ._registry import register
 from ._tests import Case
 
-__all__ = ["reference_mx_order", "MX_ORDER", "CASES"]
-
-
-def reference_mx_order(domain: str, records: list) -> list[str]:
-    if not records:
-        return [domain]
-    if any(host == "." for _pref, host in records):
-        return []
-    return [host for _pref, host in sorted(records, key=lambda r: r[0])]
+__all__ = ["MX_ORDER", "CASES"]
 
 
 #: name, domain, records, why a wrong answer is wrong
@@ -46,9 +39,8 @@ CASES = (
 )
 
 
-def _groups(domain: str, records: list) -> list[set[str]]:
+def _groups(order: list[str], records: list) -> list[set[str]]:
     """The expected answer as groups of hosts whose order among themselves is free."""
-    order = reference_mx_order(domain, records)
     prefs = {host: pref for pref, host in records}
     groups: list[set[str]] = []
     last = None
@@ -63,7 +55,8 @@ def _groups(domain: str, records: list) -> list[set[str]]:
 
 
 def _case_test(name: str, domain: str, records: list, why: str) -> Case:
-    groups = _groups(domain, records)
+    order = expected("journey.mx_order", name, domain, records)
+    groups = _groups(order, records)
 
     def in_order(expected: list, got) -> str | None:
         """Equal preferences may come in any order (RFC 5321 §5.1 even asks to shuffle them)."""
@@ -78,7 +71,7 @@ def _case_test(name: str, domain: str, records: list, why: str) -> Case:
             position += len(group)
         return None
 
-    return Case(name, (domain, [list(r) for r in records]), reference_mx_order(domain, records),
+    return Case(name, (domain, [list(r) for r in records]), order,
                 compare=in_order, label=f"mx_order({domain!r}, {records!r})")
 
 

@@ -20,6 +20,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from ..client import send_mail
 from ._exercise import Exercise
+from ._expected import expected as expected_value
 from ._registry import register
 from ._tests import Outcome, Test, format_call
 
@@ -210,19 +211,6 @@ BUILD_MESSAGE = register(Exercise(
 # -- message.disagreements ---------------------------------------------------------------------
 
 
-def reference_disagreements(envelope: dict, header_text: str) -> list[str]:
-    """What the exercise asks for, for the judge's expected values."""
-    msg = email.message_from_string(header_text, policy=email.policy.compat32)
-    sender = (envelope.get("mail_from") or "").lower()
-    froms = [a.lower() for a in _addresses(msg, "From")]
-    header = {a.lower() for a in _addresses(msg, "To") + _addresses(msg, "Cc")}
-    rcpts = {r.lower() for r in envelope.get("rcpt_tos", [])}
-    items = [] if froms == [sender] else ["From"]
-    items += [f"envelope only: {a}" for a in rcpts - header]
-    items += [f"header only: {a}" for a in header - rcpts]
-    return sorted(items)
-
-
 SEED_HEADER = (
     "From: <not_exists@ausgedacht.de>\r\n"
     "To: <not_exists2@ausgedacht.de>\r\n"
@@ -276,7 +264,7 @@ _DISAGREE = [
 
 
 def _disagree_test(name: str, envelope: dict, header: str, why: str, why_not: str) -> Test:
-    expected = reference_disagreements(envelope, header)
+    expected = expected_value("message.disagreements", name, envelope, header)
 
     def judge(call) -> Outcome:
         shown = format_call(call.__name__, (envelope, header))

@@ -1,32 +1,16 @@
 """Exercises of notebook 03 (reply codes): read a reply, classify its code, decide to retry.
 
-Expected answers come from `kit.protocol`, the tested core, so the checker and the lab
-server agree with the RFC text the notebook quotes (RFC 5321 §4.2, §4.2.1).
+Expected answers come from the grader-only reference solutions (``answers.replies``), built on
+`kit.protocol`, the tested core, so the checker and the lab server agree with the RFC text the
+notebook quotes (RFC 5321 §4.2, §4.2.1); the student release ships only the values.
 """
 
 from __future__ import annotations
 
-from ..protocol import parse_reply as _parse_reply
 from ._exercise import Exercise
+from ._expected import expected
 from ._registry import register
 from ._tests import Case
-
-_CLASSES = {2: "positive completion", 3: "positive intermediate", 4: "transient negative",
-            5: "permanent negative"}
-
-
-def reference_parse(lines: list[str]) -> dict:
-    reply = _parse_reply(lines)
-    return {"code": reply.code, "enhanced": reply.enhanced, "text": list(reply.lines)}
-
-
-def reference_classify(code: int) -> str:
-    return _CLASSES.get(code // 100, "invalid") if 100 <= code <= 599 else "invalid"
-
-
-def reference_should_retry(reply: str) -> bool:
-    return _parse_reply(reply).is_transient
-
 
 _PARSE_SAMPLES = [
     ("a one-line reply", ["250 2.1.5 Ok"]),
@@ -45,7 +29,8 @@ PARSE_REPLY = register(Exercise(
     hint="Every line starts with the same three digits; '-' after them means more lines follow, a space "
          "means the last line (RFC 5321 §4.2.1). An enhanced code (RFC 3463) such as 2.1.5 comes first in "
          "the text, and its first digit equals the reply's first digit.",
-    tests=tuple(Case(name, (lines,), reference_parse(lines)) for name, lines in _PARSE_SAMPLES),
+    tests=tuple(Case(name, (lines,), expected("replies.parse_reply", name, lines))
+                for name, lines in _PARSE_SAMPLES),
 ))
 
 _CODES = [(250, "250: OK"), (354, "354: after DATA"), (221, "221: QUIT"), (421, "421: service not available"),
@@ -59,7 +44,7 @@ CLASSIFY = register(Exercise(
     function="classify",
     hint="Return 'positive completion' (2yz), 'positive intermediate' (3yz), 'transient negative' (4yz), "
          "'permanent negative' (5yz), or 'invalid' for anything else: RFC 5321 §4.2.1 has no 1yz in SMTP.",
-    tests=tuple(Case(label, (code,), reference_classify(code)) for code, label in _CODES),
+    tests=tuple(Case(label, (code,), expected("replies.classify", label, code)) for code, label in _CODES),
 ))
 
 _RETRY = [
@@ -79,5 +64,5 @@ SHOULD_RETRY = register(Exercise(
     function="should_retry",
     hint="Decide by the reply code alone, never by its text (RFC 5321 §4.2.1): 4yz means try again later, "
          "5yz means do not repeat the same request, 2yz means it worked.",
-    tests=tuple(Case(name, (reply,), reference_should_retry(reply)) for name, reply in _RETRY),
+    tests=tuple(Case(name, (reply,), expected("replies.should_retry", name, reply)) for name, reply in _RETRY),
 ))

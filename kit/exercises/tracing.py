@@ -11,9 +11,10 @@ The contract, kept to plain values so the grader can call across processes:
   ``delay``: this hop's date minus the previous hop's, in float seconds, None when either is
   unknown; negative delays (clock skew) are kept.
 
-Expected answers come from `kit.trace`, the tested tracer, reduced to this contract; the
-checkers name the classic mistakes of header analyzers (CURRICULUM §4): top-down order,
-delays clipped at zero or wrapped by ``timedelta.seconds``, dates read from comments.
+Expected answers come from the grader-only reference solutions (``answers.tracing``): `kit.trace`,
+the tested tracer, reduced to this contract; the checkers name the classic mistakes of header
+analyzers (CURRICULUM §4): top-down order, delays clipped at zero or wrapped by
+``timedelta.seconds``, dates read from comments.
 """
 
 from __future__ import annotations
@@ -21,37 +22,13 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
-from ..trace import parse_received as _parse_received
-from ..trace import trace as _trace
 from ._exercise import Exercise
+from ._expected import expected as expected_value
 from ._registry import register
 from ._tests import Outcome, Test, format_call
 
 KEYS = ("from", "by", "with", "id", "for", "date")
 HOP_KEYS = ("from", "by", "date", "delay")
-
-
-def _word(text: str | None) -> str | None:
-    words = (text or "").replace("(", " (").split()
-    return words[0] if words else None
-
-
-def _iso(hop_or_field: Any) -> str | None:
-    when = hop_or_field.date
-    return when.isoformat() if when is not None and hop_or_field.zone_known else None
-
-
-def reference_parse_received(value: str) -> dict:
-    """The exercise's answer, from `kit.trace.parse_received`."""
-    f = _parse_received(value)
-    return {"from": _word(f.from_), "by": _word(f.by), "with": _word(f.with_), "id": f.id,
-            "for": f.for_, "date": _iso(f)}
-
-
-def reference_hops(message_text: str) -> list[dict]:
-    """The exercise's answer, from `kit.trace.trace`."""
-    return [{"from": _word(h.from_), "by": _word(h.by), "date": _iso(h), "delay": h.delay_seconds}
-            for h in _trace(message_text)]
 
 
 def sample(name: str) -> str:
@@ -137,7 +114,7 @@ _FIELDS = [
 
 
 def _field_test(name: str, value: str, why: dict[str, str]) -> Test:
-    expected = reference_parse_received(value)
+    expected = expected_value("tracing.parse_received", name, value)
 
     def judge(call) -> Outcome:
         shown = format_call(call.__name__, (value,))
@@ -281,7 +258,7 @@ def _hop_problem(i: int, key: str, e: Any, g: Any, all_expected: list[dict]) -> 
 
 def _hops_test(name: str, text: str, options: dict) -> Test:
     message = sample(text) if options.get("sample") else text
-    expected = reference_hops(message)
+    expected = expected_value("tracing.hops", name, message)
 
     def judge(call) -> Outcome:
         shown = format_call(call.__name__, (message if len(message) < 200 else message[:200] + "...",))

@@ -1,24 +1,23 @@
 """Exercises of notebook 08 (trust and limits): a queue's retry policy, the forged hop in a
 Received chain, and the spoofed message that DMARC would catch.
 
-All three are pure functions on plain values. The expected answers come from the kit's
-tested pieces (`kit.trace` for the chain, `kit.trust.dmarc` for alignment) or from the
-rule stated in the notebook (the retry schedule), and each checker names the classic mistake
+All three are pure functions on plain values. The expected answers come from the grader-only
+reference solutions (``answers.trust``), built on the kit's tested pieces (`kit.trace` for the
+chain, `kit.trust.dmarc` for alignment) or on the rule stated in the notebook (the retry
+schedule), and each checker names the classic mistake
 it sees: retrying a 5yz, never giving up, trusting the chain from the bottom, matching
 From: against MAIL FROM instead of asking SPF and DKIM.
 """
 
 from __future__ import annotations
 
-from ..trace import trace as _trace
-from ..trust.dmarc import dmarc_check
 from ._exercise import Exercise
+from ._expected import expected
 from ._registry import register
 from ._tests import Case
 from ._values import explained
 
-__all__ = ["reference_retry_policy", "reference_forged_hop", "reference_spoofed", "FIRST_WAIT", "MAX_WAIT",
-           "MAX_ATTEMPTS", "RETRY_POLICY", "FORGED_HOP", "SPOOFED", "chain"]
+__all__ = ["FIRST_WAIT", "MAX_WAIT", "MAX_ATTEMPTS", "RETRY_POLICY", "FORGED_HOP", "SPOOFED", "chain"]
 
 # -- trust.retry_policy -----------------------------------------------------------------------
 
@@ -26,16 +25,6 @@ __all__ = ["reference_retry_policy", "reference_forged_hop", "reference_spoofed"
 FIRST_WAIT = 30 * 60
 MAX_WAIT = 4 * 60 * 60
 MAX_ATTEMPTS = 6
-
-
-def reference_retry_policy(code: int, attempt: int) -> int | str:
-    """'delivered' (2yz), 'bounce' (5yz, or 4yz at the last try), else the wait in seconds:
-    30 minutes doubled after every failed try, never more than 4 hours."""
-    if 200 <= code < 300:
-        return "delivered"
-    if 400 <= code < 500 and attempt < MAX_ATTEMPTS:
-        return min(FIRST_WAIT * 2 ** (attempt - 1), MAX_WAIT)
-    return "bounce"
 
 
 RETRY_CASES = (
@@ -52,13 +41,14 @@ RETRY_CASES = (
 
 
 def _retry_test(name: str, code: int, attempt: int, why: str) -> Case:
+    answer = expected("trust.retry_policy", name, code, attempt)
+
     def diagnosis(got) -> str:
-        expected = reference_retry_policy(code, attempt)
-        if type(expected) is int and type(got) is float and got == expected:
+        if type(answer) is int and type(got) is float and got == answer:
             return "return the wait as an int number of seconds"
         return why
 
-    return Case(name, (code, attempt), reference_retry_policy(code, attempt), compare=explained(diagnosis))
+    return Case(name, (code, attempt), answer, compare=explained(diagnosis))
 
 
 RETRY_POLICY = register(Exercise(
@@ -73,25 +63,6 @@ RETRY_POLICY = register(Exercise(
 
 
 # -- trust.forged_hop ---------------------------------------------------------------------------
-
-def _name(text: str | None) -> str:
-    words = (text or "").replace("(", " (").split()
-    return words[0].lower().rstrip(".") if words else ""
-
-
-def reference_forged_hop(message: str) -> int | None:
-    """The travel-order index of the highest hop that does not link to the hop above it (its
-    ``by`` is not the next hop's ``from`` name, or its date is later than the next hop's);
-    None when every link holds. Trust runs from the top (your own server) down."""
-    hops = list(_trace(message))
-    for i in range(len(hops) - 2, -1, -1):
-        below, above = hops[i], hops[i + 1]
-        if _name(below.by) != _name(above.from_):
-            return i
-        if above.delay_seconds is not None and above.delay_seconds < 0:
-            return i
-    return None
-
 
 def chain(*fields: str, body: str = "Hello.\r\n") -> str:
     """A message whose header holds ``fields`` as Received fields (top first), then From etc."""
@@ -146,7 +117,7 @@ def _forged_test(name: str, message: str, why: str) -> Case:
             return "return the hop's index as an int (0 = the bottom-most field), or None"
         return why
 
-    return Case(name, (message,), reference_forged_hop(message), compare=explained(diagnosis),
+    return Case(name, (message,), expected("trust.forged_hop", name, message), compare=explained(diagnosis),
                 label=f"forged_hop(<message with {message.count('Received:')} Received fields>)")
 
 
@@ -162,11 +133,6 @@ FORGED_HOP = register(Exercise(
 
 
 # -- trust.spoofed ------------------------------------------------------------------------------
-
-def reference_spoofed(facts: dict) -> bool:
-    """True when DMARC fails (RFC 7489 §4.2): no SPF or DKIM pass for a domain aligned with From:."""
-    return not dmarc_check(facts["header_from"], facts["mail_from"], facts["spf"], facts["dkim"]).passed
-
 
 SPOOF_CASES = (
     ("everything from the bank", {"header_from": "service@bank.example", "mail_from": "service@bank.example",
@@ -198,7 +164,7 @@ SPOOF_CASES = (
 
 
 def _spoof_test(name: str, facts: dict, why: str) -> Case:
-    return Case(name, (facts,), reference_spoofed(facts),
+    return Case(name, (facts,), expected("trust.spoofed", name, facts),
                 compare=explained(lambda got: why if type(got) is bool else "return True (spoofed) or False"))
 
 

@@ -30,13 +30,6 @@ def to_crlf(text: AnyText) -> AnyText:
     return _NEWLINES.sub("\r\n", text)
 
 
-def dot_stuff(text: AnyText) -> AnyText:
-    """Double the leading dot of every line (§4.5.2, client side). Line endings are kept."""
-    if isinstance(text, bytes):
-        return re.sub(rb"(?m)^\.", b"..", text)
-    return re.sub(r"(?m)^\.", "..", text)
-
-
 def dot_unstuff(text: AnyText) -> AnyText:
     """Delete the first dot of every line that starts with one (§4.5.2, server side)."""
     if isinstance(text, bytes):
@@ -48,10 +41,13 @@ def encode_data(message: str | bytes) -> bytes:
     """What a client sends after 354: CRLF lines, dot-stuffed, then ``.CRLF`` (§4.1.1.4).
 
     A message that does not end with a line break gets one, so the final dot is alone on
-    its line.
+    its line. Dot-stuffing (§4.5.2, client side: a leading dot of every line is doubled) is done
+    here on the CRLF lines, and only here: the kit has no separate ``dot_stuff``, because writing
+    one is an exercise of notebook 02 (``dialogue.dot_stuff``), and the kit must not hand its
+    students the answer under the exercise's name.
     """
     raw = message.encode("utf-8") if isinstance(message, str) else message
-    raw = dot_stuff(to_crlf(raw))
+    raw = re.sub(rb"(?m)^\.", b"..", to_crlf(raw))
     if not raw.endswith(b"\r\n"):
         raw += b"\r\n"
     return raw + b".\r\n"

@@ -18,9 +18,10 @@ import asyncio
 import collections
 import functools
 import re
+import ssl
 from typing import TYPE_CHECKING
 
-from aiosmtpd.smtp import SMTP, syntax
+from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
 
 from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_bdat, parse_command, split_enhanced
 from .behaviours import STAGES, Behaviour
@@ -67,6 +68,26 @@ def with_enhanced_code(reply: str, *, greeting: bool = False) -> str:
     if text[:1] == str(code // 100) and split_enhanced(code, text)[0] is not None:
         return reply
     return f"{code}{sep or ' '}{DEFAULT_ENHANCED[code]} {text}".rstrip()
+
+
+#: Transcript note when the client began the TLS handshake and then broke it off with an alert
+#: (RFC 8446 §6.2), as a client does that refuses the server's certificate. OpenSSL reports an
+#: alert only once it has read the client's ClientHello and answered it, so the note is evidence
+#: that the handshake really started; a hang-up right after ``220`` gives another note.
+TLS_ABORTED_NOTE = "the client aborted the TLS handshake"
+#: Transcript note when the STARTTLS handshake succeeded (the client accepted the certificate).
+TLS_STARTED_NOTE = "TLS started"
+
+
+def tls_failure_note(error: BaseException | None) -> str:
+    """The transcript note for a STARTTLS handshake that failed with ``error`` (its cause)."""
+    reason = getattr(error, "reason", None) or ""
+    if isinstance(error, ssl.SSLError) and "_ALERT_" in reason:
+        alert = reason.split("_ALERT_", 1)[1].replace("_", " ").lower()
+        return f"{TLS_ABORTED_NOTE} with the alert '{alert}' (RFC 8446 §6.2)"
+    if error is None or isinstance(error, (ConnectionError, EOFError)):
+        return "the TLS handshake did not happen: the client closed the connection without a TLS alert"
+    return f"the TLS handshake failed: {reason.replace('_', ' ').lower() or error}"
 
 
 _NOTIFY = {"SUCCESS", "FAILURE", "DELAY"}
@@ -242,7 +263,7 @@ class LabSMTP(SMTP):
         ssl_object = transport.get_extra_info("ssl_object")
         if tls_done and self.transcript is not None:
             what = f"{ssl_object.version()} {ssl_object.cipher()[0]}" if ssl_object else "TLS"
-            self.lab.record(self.transcript, "info", f"TLS started ({what}); the client must say EHLO again")
+            self.lab.record(self.transcript, "info", f"{TLS_STARTED_NOTE} ({what}); the client must say EHLO again")
         elif ssl_object is not None:  # implicit TLS (RFC 8314 §3): protected from the first byte
             self.session.ssl = {"ssl_object": ssl_object, "cipher": ssl_object.cipher(),
                                 "peercert": ssl_object.getpeercert()}
@@ -286,7 +307,10 @@ class LabSMTP(SMTP):
 
     async def handle_exception(self, error: Exception) -> str:
         if self.transcript is not None:
-            self.lab.record(self.transcript, "info", f"server error: {type(error).__name__}: {error}")
+            if isinstance(error, TLSSetupException):  # STARTTLS's handshake failed: the client's doing
+                self.lab.record(self.transcript, "info", tls_failure_note(error.__cause__))
+            else:
+                self.lab.record(self.transcript, "info", f"server error: {type(error).__name__}: {error}")
         return "451 4.3.0 Error: local error in processing"
 
     # -- behaviours -----------------------------------------------------------------------
