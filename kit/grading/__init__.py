@@ -9,10 +9,12 @@ stores or patches can forge a grade. One module per job:
 - ``notebook``: read a submission defensively (code and exercise ids only; outputs and other
   metadata dropped); choose the cell that defines each exercise's function.
 - ``assignment``: the released notebooks' exercises, with the instructor's hidden tests.
-- ``settings``: the limits of a kernel and the paths it must not see or change.
-- ``sandbox`` / ``netns``: the kernel launcher (resource limits; private network (loopback
-  only), mount and PID namespaces; no capabilities) and the judge thread's way into the
-  kernel's network namespace.
+- ``settings``: the limits of a kernel and its environment.
+- ``isolation`` / ``sandbox``: who runs a kernel and what it may see and use (the grader's
+  side, decided once per run), and the launcher that sets it up (an unprivileged user,
+  bubblewrap, a private loopback the judge's servers listen on).
+- ``problems`` / ``safe_files``: typed records of what went wrong; reading files a kernel
+  could have touched (no links, sizes capped).
 - ``kernel``: run a notebook in its own kernel (nbclient): timeouts per cell and per call, a
   wall clock per notebook that kills the process group, dead kernels noticed and replaced.
 - ``remote``: the ``call`` protocol: arguments in as JSON, plain values (or errors) out.
@@ -35,7 +37,9 @@ from typing import Any
 _EXPORTS = {
     "grade": "api",
     "write_outputs": "api",
-    "resolve_network": "api",
+    "require_sandbox": "api",
+    "Sandbox": "isolation",
+    "RunPlan": "grade",
     "grade_class": "grade",
     "ClassReport": "grade",
     "StudentReport": "grade",

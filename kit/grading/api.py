@@ -9,35 +9,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from . import netns
 from .assignment import load_assignment
 from .errors import GradingError
 from .feedback import write_feedback
 from .grade import ClassReport, grade_class
 from .gradebook import write_gradebook, write_gradescope, write_lms, write_results
-from .settings import NETWORK_MODES, Limits, default_workers, sandbox_paths
+from .isolation import Sandbox, probe
+from .settings import Limits, default_workers
 
-__all__ = ["grade", "write_outputs", "resolve_network", "NETWORK_MODES"]
+__all__ = ["grade", "write_outputs", "require_sandbox", "UNSAFE_WARNING"]
 
-#: auto: isolate when this machine allows it; isolated: insist; shared: the host's network.
+UNSAFE_WARNING = ("--unsafe-no-sandbox: students' code ran with the grader's user, files, "
+                  "network and environment; a hostile submission could read or change "
+                  "anything this user can")
 
 
-def resolve_network(mode: str, warn: Callable[[str], None] | None = None) -> bool:
-    """Whether kernels get a private network namespace; GradingError if ``isolated`` is
-    impossible here."""
-    if mode not in NETWORK_MODES:
-        raise GradingError(f"--network must be one of {', '.join(NETWORK_MODES)}, got {mode!r}")
-    if mode == "shared":
-        return False
-    problem = netns.probe()
-    if problem is None:
-        return True
-    if mode == "isolated":
-        raise GradingError(f"cannot isolate student kernels from the network here: {problem}")
-    if warn:
-        warn(f"network isolation is not available ({problem}); student code runs with this "
-             "machine's network (use a container or root to isolate it)")
-    return False
+def require_sandbox() -> None:
+    """GradingError (exit 2), naming the missing piece, when kernels can't be sandboxed here."""
+    problem = probe()
+    if problem is not None:
+        raise GradingError(f"cannot sandbox students' code here: {problem}. Fix that, or grade "
+                           "in a disposable container or VM with --unsafe-no-sandbox")
 
 
 def write_outputs(report: ClassReport, out: Path) -> dict[str, Path]:
@@ -55,26 +47,29 @@ def write_outputs(report: ClassReport, out: Path) -> dict[str, Path]:
 
 def grade(submissions: Path, out: Path | None = None, *, notebooks: Path = Path("notebooks"),
           hidden: Path | None = None, workers: int | None = None, limits: Limits | None = None,
-          network: str = "auto", hide: tuple[str, ...] = (),
+          unsafe_no_sandbox: bool = False, hide: tuple[str, ...] = (),
           on_progress: Callable[[int, int, str], None] | None = None,
           warn: Callable[[str], None] | None = None) -> ClassReport:
     """Grade the class in ``submissions``; write the outputs into ``out`` when given.
 
-    ``hide``: more paths isolated kernels must not see (see ``settings.sandbox_paths``)."""
+    Kernels run sandboxed (``isolation``); where that is impossible this raises GradingError
+    unless ``unsafe_no_sandbox`` says to run students' code without it. ``hide``: more paths
+    kernels must not see."""
     assignment = load_assignment(Path(notebooks), Path(hidden) if hidden else None)
+    if unsafe_no_sandbox:
+        assignment.warnings.append(UNSAFE_WARNING)
+    else:
+        require_sandbox()
     for message in assignment.warnings:
         if warn:
             warn(message)
-    isolate = resolve_network(network, warn)
     if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)  # exists before kernels run: hidden from them
-    hidden_paths, read_only = sandbox_paths(Path(submissions), Path(notebooks), out,
-                                            Path(hidden) if hidden else None, tuple(hide))
-    from dataclasses import replace
-
-    limits = replace(limits or Limits(), isolate=isolate, hide=hidden_paths, read_only=read_only)
-    report = grade_class(Path(submissions), assignment, limits, workers or default_workers(),
-                         on_progress)
+        Path(out).mkdir(parents=True, exist_ok=True)  # exists before kernels run: masked
+    sandbox = Sandbox.build(Path(submissions), Path(out) if out is not None else None,
+                            Path(hidden) if hidden else None, tuple(hide),
+                            isolate=not unsafe_no_sandbox)
+    report = grade_class(Path(submissions), assignment, limits or Limits(),
+                         workers or default_workers(), on_progress, sandbox)
     if out is not None:
         write_outputs(report, Path(out))
     return report

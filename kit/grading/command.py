@@ -17,7 +17,7 @@ from pathlib import Path
 from ..cli_args import positive_float, positive_int
 from .errors import GradingError
 from .progress import ProgressBar, format_duration
-from .settings import NETWORK_MODES, Limits, default_workers
+from .settings import Limits, default_workers
 
 __all__ = ["configure", "run"]
 
@@ -53,14 +53,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="address space a kernel may use")
     parser.add_argument("--cpu", metavar="S", type=positive_int, default=None,
                         help="CPU seconds a kernel may use (default: the notebook timeout)")
-    parser.add_argument("--network", choices=NETWORK_MODES, default="auto",
-                        help="isolated: each kernel in private network (loopback only), mount "
-                             "and PID namespaces, without capabilities (Linux, root); auto: "
-                             "isolated when possible; shared: limits only")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run students' code WITHOUT the sandbox (as this user, with its "
+                             "files and network), only inside a disposable container or VM; "
+                             "without this flag, grading refuses where the sandbox (Linux, "
+                             "bubblewrap, user namespaces) is missing")
     parser.add_argument("--hide", metavar="PATH", action="append", default=[],
-                        help="a file or folder isolated kernels must not see (repeatable; the "
-                             "submissions, --out, --hidden and the project's solutions, tests "
-                             "and .git are hidden anyway)")
+                        help="a file or folder kernels must not see (repeatable; kernels see "
+                             "only Python, the kit and system libraries anyway, and the "
+                             "submissions, --out and --hidden are masked wherever they lie)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
 
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(enabled=False if args.quiet else None)
         try:
             report = grade(submissions, out, notebooks=Path(args.notebooks), hidden=args.hidden,
-                           workers=args.workers, limits=limits, network=args.network,
+                           workers=args.workers, limits=limits,
+                           unsafe_no_sandbox=args.unsafe_no_sandbox,
                            hide=tuple(args.hide), on_progress=bar, warn=_warn)
         except KeyboardInterrupt:
             bar.close()
@@ -120,7 +122,7 @@ def _summary(report, out: Path) -> None:
     notebooks = sum(1 for s in report.students for n in s.notebooks if n.status != "missing")
     print(f"graded {len(report.students)} student(s), {notebooks} notebook(s) in "
           f"{format_duration(report.seconds)} with {report.workers} worker(s); "
-          f"network {report.network}")
+          + ("kernels sandboxed" if report.sandbox.isolate else "NO SANDBOX (--unsafe-no-sandbox)"))
     width = max(len(s.student) for s in report.students)
     for student in report.students:
         line = f"  {student.student:<{width}}  {points(student.total):>5}/{points(student.max_points)}"

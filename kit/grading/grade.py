@@ -17,19 +17,24 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exercises import CheckResult, Exercise
 from .assignment import Assignment
 from .collect import collect, match, relative_name, safe_name
+from .isolation import Sandbox
 from .judge import judge_in_thread, unjudged
 from .kernel import KernelSession
 from .notebook import StudentNotebook, exercise_cells
-from .settings import Limits, sandbox_paths
+from .problems import clip, notebook_status
+from .settings import Limits
 
-__all__ = ["NOTEBOOK_STATUSES", "NotebookReport", "StudentReport", "ClassReport", "grade_class",
-           "grade_notebook"]
+__all__ = ["NOTEBOOK_STATUSES", "NotebookReport", "StudentReport", "ClassReport", "RunPlan",
+           "grade_class", "grade_notebook"]
+
+#: Problems kept per notebook in the reports (the rest are counted).
+MAX_PROBLEMS = 30
 
 #: ok: ran; timeout: a cell or the notebook ran out of time; crashed: a kernel died;
 #: error: not gradable (unreadable file, no kernel); missing: not submitted.
@@ -81,7 +86,24 @@ class ClassReport:
     limits: Limits
     workers: int
     seconds: float
-    network: str
+    sandbox: Sandbox
+
+    @property
+    def network(self) -> str:
+        """``isolated`` (sandboxed kernels) or ``shared`` (--unsafe-no-sandbox)."""
+        return "isolated" if self.sandbox.isolate else "shared"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a grading run needs, decided once: what is graded, against what, with which
+    limits and which sandbox, how many at a time."""
+
+    submissions: Path
+    assignment: Assignment
+    limits: Limits
+    sandbox: Sandbox
+    workers: int = 1
 
 
 @dataclass
@@ -92,21 +114,8 @@ class _Job:
     relative: str
 
 
-def _status(session: KernelSession) -> tuple[str, str]:
-    if session.expired:
-        return "timeout", f"the notebook ran longer than {session.limits.notebook_timeout:g} s; " \
-                          "its kernel was killed"
-    timeouts = [p for p in session.problems if "ran longer than" in p]
-    if session.timed_out and timeouts:
-        return "timeout", timeouts[0]
-    if session.crashed:
-        died = [p for p in session.problems if "kernel" in p]
-        return "crashed", (died or session.problems or ["the kernel died"])[0]
-    return "ok", ""
-
-
 async def grade_notebook(file: StudentNotebook, exercises: list[Exercise], limits: Limits,
-                         env: dict[str, str] | None = None
+                         sandbox: Sandbox | None = None
                          ) -> tuple[dict[str, tuple[CheckResult, float]], str, str, list[str], int]:
     """Run one notebook and judge ``exercises`` on it.
 
@@ -115,22 +124,26 @@ async def grade_notebook(file: StudentNotebook, exercises: list[Exercise], limit
         return ({e.id: (unjudged(e, "error", f"not graded: {file.error}"), 0.0) for e in exercises},
                 "error", file.error, [], 0)
     snapshots = exercise_cells(file.cells, {e.id: e.function for e in exercises})
-    async with KernelSession(file.cells, limits, snapshots, env=env) as session:
+    async with KernelSession(file.cells, limits, snapshots, sandbox) as session:
         await session.run()
-        results = await judge_in_thread(session, exercises, limits.isolate)
-    status, reason = _status(session)
+        results = await judge_in_thread(session, exercises)
+    status, reason = notebook_status(session.problems, session.expired, limits.notebook_timeout)
     if not session.started_once and not session.expired:
-        status, reason = "error", (session.problems or ["the kernel could not start"])[0]
-    return results, status, reason, list(session.problems), session.starts
+        status, reason = "error", (session.problems[0].text if session.problems
+                                   else "the kernel could not start")
+    problems = [p.text for p in session.problems[:MAX_PROBLEMS]]
+    if len(session.problems) > MAX_PROBLEMS:
+        problems.append(f"... and {len(session.problems) - MAX_PROBLEMS} more problems")
+    return results, status, clip(reason, 1000), problems, session.starts
 
 
-def _run_job(job: _Job, assignment: Assignment, limits: Limits
+def _run_job(job: _Job, plan: RunPlan
              ) -> tuple[NotebookReport, dict[str, tuple[CheckResult, float]]]:
-    exercises = assignment.exercises_of(job.notebook)
+    exercises = plan.assignment.exercises_of(job.notebook)
     started = time.monotonic()
     try:
         results, status, reason, problems, kernels = asyncio.run(
-            grade_notebook(job.file, exercises, limits))
+            grade_notebook(job.file, exercises, plan.limits, plan.sandbox))
     except Exception as exc:  # a bug of ours: this notebook, never the batch
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         message = f"the grader failed on this notebook ({detail}); please tell your instructor"
@@ -142,18 +155,18 @@ def _run_job(job: _Job, assignment: Assignment, limits: Limits
 
 
 def grade_class(submissions: Path, assignment: Assignment, limits: Limits, workers: int = 1,
-                on_progress: Callable[[int, int, str], None] | None = None) -> ClassReport:
+                on_progress: Callable[[int, int, str], None] | None = None,
+                sandbox: Sandbox | None = None) -> ClassReport:
     """Grade every submission in ``submissions`` against ``assignment``.
 
-    Isolated kernels with no paths to hide or protect get the defaults of
-    ``settings.sandbox_paths`` (``api.grade`` passes them, the output folder included)."""
+    ``sandbox``: how kernels are isolated; by default the full sandbox, with the submissions
+    and the hidden tests masked (``api.grade`` builds it with the output folder too)."""
     started = time.monotonic()
     root = Path(submissions)
-    if limits.isolate and not limits.read_only:
-        hide, read_only = sandbox_paths(root, Path(assignment.folder or "notebooks"), None,
-                                        Path(assignment.hidden_path) if assignment.hidden_path
-                                        else None, limits.hide)
-        limits = replace(limits, hide=hide, read_only=read_only)
+    if sandbox is None:
+        sandbox = Sandbox.build(root, None, Path(assignment.hidden_path)
+                                if assignment.hidden_path else None)
+    plan = RunPlan(root, assignment, limits, sandbox, max(1, workers))
     students = collect(root)
     taken: set[str] = set()
     plans: list[tuple[str, str, dict[str, StudentNotebook], list[tuple[str, str]]]] = []
@@ -172,9 +185,9 @@ def grade_class(submissions: Path, assignment: Assignment, limits: Limits, worke
     done: dict[tuple[str, str], tuple[NotebookReport, dict]] = {}
     if on_progress:
         on_progress(0, len(jobs), "")
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="smtpkit-grade")
+    pool = ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="smtpkit-grade")
     try:
-        futures = {pool.submit(_run_job, job, assignment, limits): job for job in jobs}
+        futures = {pool.submit(_run_job, job, plan): job for job in jobs}
         for count, future in enumerate(as_completed(futures), start=1):
             job = futures[future]
             done[(job.student, job.notebook)] = future.result()
@@ -198,6 +211,6 @@ def grade_class(submissions: Path, assignment: Assignment, limits: Limits, worke
             for exercise_id, (result, spent) in judged.items():
                 results[exercise_id], seconds[exercise_id] = result, spent
         reports.append(StudentReport(student, slug, notebooks, results, seconds, ignored))
-    return ClassReport(assignment, reports, limits, workers, time.monotonic() - started,
-                       "isolated" if limits.isolate else "shared")
+    return ClassReport(assignment, reports, limits, plan.workers, time.monotonic() - started,
+                       sandbox)
 

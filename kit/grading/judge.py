@@ -2,9 +2,13 @@
 
 The tests (public and hidden), their inputs and expected answers stay here; the student's code
 is reached only through ``RemoteCall``, which asks the kernel and gets JSON back. Protocol
-exercises start their ``LabServer`` here too, in the judge's thread; that thread first enters
-the kernel's network namespace (``netns.enter``), so the server listens on the 127.0.0.1 the
-student's code can see, and nothing else is reachable from the kernel.
+exercises start their ``LabServer`` here too, in the judge's thread; its listening socket is
+made on the kernel's private loopback by the kernel's launcher (``KernelSession.bind_socket``),
+so the server listens on the 127.0.0.1 the student's code can see, and nothing else is
+reachable from the kernel.
+
+Hidden tests run after every public test of the notebook: a hidden input the student's code
+keeps in a global can only come back in a hidden test's result, which students never see.
 
 Each notebook is judged in a new, short-lived thread (a thread in another namespace must not
 go back to a pool). Calls are scheduled on the event loop that owns the kernel's connection.
@@ -18,14 +22,16 @@ kernel otherwise, so batching changes the cost, never the verdict.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..exercises import Case, CheckResult, Exercise, NotAttempted, TestResult, run_exercise
 from ..exercises._values import normalise
-from . import netns
+from ..server.controller import sockets_from
 from .kernel import KernelSession
 from .remote import KernelDied
 
@@ -106,31 +112,60 @@ def unjudged(exercise: Exercise, status: str, message: str) -> CheckResult:
     return CheckResult.from_tests(exercise.id, exercise.title, tests, exercise.hint)
 
 
+def _judge_one(session: KernelSession, loop: asyncio.AbstractEventLoop,
+               exercise: Exercise) -> CheckResult:
+    try:
+        asyncio.run_coroutine_threadsafe(session.revive(), loop).result(
+            timeout=max(session.remaining, 0) + _SLACK)
+        call = RemoteCall(session, loop, exercise)
+        call.prefetch(_case_calls(exercise))
+        return run_exercise(exercise, call)
+    except Exception as exc:  # our bug or the machine's: this exercise, not the batch
+        return unjudged(exercise, "error", f"the grader could not judge this exercise "
+                        f"({type(exc).__name__}: {exc}); please tell your instructor")
+
+
+def _skipped(exercise: Exercise, why: str) -> CheckResult:
+    tests = [TestResult(t.name, False, 0, t.points, why, hidden=t.hidden, status="skipped")
+             for t in exercise.tests]
+    return CheckResult.from_tests(exercise.id, exercise.title, tests, exercise.hint)
+
+
 def judge_exercises(session: KernelSession, loop: asyncio.AbstractEventLoop,
-                    exercises: list[Exercise], isolate: bool) -> dict[str, tuple[CheckResult, float]]:
-    """Run every exercise's tests against the kernel of ``session`` (blocking; a judge thread).
+                    exercises: list[Exercise]) -> dict[str, tuple[CheckResult, float]]:
+    """Run every exercise's tests against the kernel of ``session`` (blocking; a judge thread):
+    first every public test, then every hidden one.
 
     Returns exercise id -> (result, seconds spent judging it)."""
+    parts: dict[str, list[CheckResult]] = {e.id: [] for e in exercises}
+    seconds: dict[str, float] = {e.id: 0.0 for e in exercises}
+    isolated = session.sandbox is not None and session.sandbox.isolate
+    with sockets_from(session.bind_socket) if isolated else contextlib.nullcontext():
+        for hidden in (False, True):
+            for exercise in exercises:
+                tests = tuple(t for t in exercise.tests if t.hidden == hidden)
+                if not tests:
+                    continue
+                part = replace(exercise, tests=tests)
+                started = time.monotonic()
+                if hidden and parts[exercise.id] and parts[exercise.id][0].status == "timeout":
+                    result = _skipped(part, "not run: an earlier test timed out")
+                else:
+                    result = _judge_one(session, loop, part)
+                parts[exercise.id].append(result)
+                seconds[exercise.id] += time.monotonic() - started
     results: dict[str, tuple[CheckResult, float]] = {}
     for exercise in exercises:
-        started = time.monotonic()
-        try:
-            alive = asyncio.run_coroutine_threadsafe(session.revive(), loop).result(
-                timeout=max(session.remaining, 0) + _SLACK)
-            if alive and isolate and session.kernel_pid is not None:
-                netns.enter(session.kernel_pid)
-            call = RemoteCall(session, loop, exercise)
-            call.prefetch(_case_calls(exercise))
-            result = run_exercise(exercise, call)
-        except Exception as exc:  # our bug or the machine's: this exercise, not the batch
-            result = unjudged(exercise, "error", f"the grader could not judge this exercise "
-                              f"({type(exc).__name__}: {exc}); please tell your instructor")
-        results[exercise.id] = (result, time.monotonic() - started)
+        tests = [t for part in parts[exercise.id] for t in part.tests]
+        order = {t.name: i for i, t in enumerate(exercise.tests)}
+        tests.sort(key=lambda t: order.get(t.name, len(order)))
+        results[exercise.id] = (CheckResult.from_tests(exercise.id, exercise.title, tests,
+                                                       exercise.hint), seconds[exercise.id])
     return results
 
 
-async def judge_in_thread(session: KernelSession, exercises: list[Exercise],
-                          isolate: bool) -> dict[str, tuple[CheckResult, float]]:
+async def judge_in_thread(session: KernelSession, exercises: list[Exercise]
+                          ) -> dict[str, tuple[CheckResult, float]]:
     """Run ``judge_exercises`` in a fresh thread while this event loop serves its calls."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future = loop.create_future()
@@ -141,7 +176,7 @@ async def judge_in_thread(session: KernelSession, exercises: list[Exercise],
 
     def work() -> None:
         try:
-            value = judge_exercises(session, loop, exercises, isolate)
+            value = judge_exercises(session, loop, exercises)
         except BaseException as exc:  # handed to the event loop's side
             loop.call_soon_threadsafe(deliver, done.set_exception, exc)
         else:

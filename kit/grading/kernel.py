@@ -16,37 +16,41 @@ three levels:
   notebook), so the exercises that work still earn their points. Replies to calls that the
   kernel made before it died are read back from their on-disk log (``remote.read_log``).
 
-Each session has a fresh folder under /tmp (the one folder an isolated kernel's private /tmp
-keeps): the kernel's working folder, its connection file and the Unix sockets of its
-connection (these work across network namespaces, TCP on loopback would not), its log. The
-notebook's outputs are never stored: the grader does not read them.
+The grader's files of a session (connection file, Unix sockets, logs, the reply log) live in a
+``KernelRoom`` folder the kernel never sees; the kernel works in a private tmpfs of its own
+(``sandbox.py``). Every file of the room that the kernel could have written to is read without
+following links and with a size cap. Interrupts travel as ``interrupt_request`` messages, so no
+signal crosses the sandbox boundary. The notebook's outputs are never stored: the grader does
+not read them, and a message larger than ``MAX_MESSAGE_BYTES`` closes the connection instead of
+filling the grader's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import shutil
 import signal
+import socket
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from queue import Empty
 from typing import Any
 
 import nbformat
+import zmq
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, DeadKernelError
-from traitlets import List, Unicode
+from traitlets import Any as AnyTrait
 
 from ..exercises import BadResult, CallError, TimeLimitExceeded
 from ..exercises._values import normalise
-from .netns import SANDBOX
+from .isolation import SANDBOX, KernelRoom, Sandbox, bind_in
 from .notebook import CodeCell
+from .problems import Problem, clip
 from .remote import (
     MIME,
     KernelDied,
@@ -57,12 +61,17 @@ from .remote import (
     read_log,
     snapshot_code,
 )
+from .safe_files import read_tail
+from .sandbox import KERNEL_CONNECTION, REPLIES_FD
 from .settings import Limits
 
-__all__ = ["Limits", "KernelSession", "NotebookOutOfTime", "MAX_STARTS"]
+__all__ = ["Limits", "KernelSession", "NotebookOutOfTime", "MAX_STARTS", "MAX_MESSAGE_BYTES"]
 
 #: Kernels one notebook may use: the first, plus restarts after it died.
 MAX_STARTS = 3
+#: A message part from the kernel larger than this closes its connection (zmq MAXMSGSIZE):
+#: three 400 MB outputs must not take the grader's memory with them.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 
 class NotebookOutOfTime(TimeLimitExceeded):
@@ -76,14 +85,30 @@ class NotebookOutOfTime(TimeLimitExceeded):
 class SandboxKernelManager(AsyncKernelManager):
     """Starts the IPython kernel of this Python through the sandbox launcher.
 
-    The command is built here, not read from a kernelspec or from the student's notebook."""
+    The command is built here, not read from a kernelspec or from the student's notebook;
+    ``plan_for(self)`` gives the launcher's plan once the connection file exists."""
 
-    sandbox = List(Unicode())
+    plan_for = AnyTrait()
+    isolated = AnyTrait(True)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f",
-                  os.path.realpath(self.connection_file), *(extra_arguments or [])]
-        return [sys.executable, "-I", "-S", SANDBOX, *self.sandbox, "--", *kernel]
+        connection = KERNEL_CONNECTION if self.isolated else os.path.realpath(self.connection_file)
+        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection,
+                  *(extra_arguments or [])]
+        plan = self.plan_for(self)
+        return [sys.executable, "-I", "-S", SANDBOX, json.dumps(plan), "--", *kernel]
+
+    async def interrupt_kernel(self) -> None:
+        """An ``interrupt_request`` on the control channel: the kernel interrupts itself, in
+        its sandbox (a SIGINT from here would hit the launcher and bubblewrap, not the kernel)."""
+        msg = self.session.msg("interrupt_request", content={})
+        self._connect_control_socket()
+        self.session.send(self._control_socket, msg)
+
+    def client(self, **kwargs: Any) -> Any:
+        kc = super().client(**kwargs)
+        kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return kc
 
 
 class _Client(NotebookClient):
@@ -97,7 +122,8 @@ class _Client(NotebookClient):
 
 @dataclass
 class CellOutcome:
-    """What happened to one cell: 'ok', 'error' (it raised), 'timeout' (interrupted), 'died'."""
+    """What happened to one cell: 'ok', 'error' (it raised), 'timeout' (interrupted), 'died'
+    (it ended the kernel), 'killed' (it ran out of time and was killed with its kernel)."""
 
     cell: CodeCell
     state: str
@@ -121,10 +147,12 @@ class KernelSession:
     limits: Limits = field(default_factory=Limits)
     #: exercise id -> (cell position, function name): snapshot the function after that cell.
     snapshots: dict[str, tuple[int, str]] = field(default_factory=dict)
-    env: dict[str, str] | None = None
+    #: How kernels are isolated (built once per grading run); None: no sandbox (unsafe).
+    sandbox: Sandbox | None = None
 
     def __post_init__(self) -> None:
-        self.problems: list[str] = []
+        self.sandbox = self.sandbox or Sandbox(isolate=False)
+        self.problems: list[Problem] = []
         self.outcomes: list[CellOutcome] = []
         self.bad_cells: set[int] = set()
         self.starts = 0
@@ -136,17 +164,19 @@ class KernelSession:
         self._started = time.monotonic()
         self._deadline = self._started + self.limits.notebook_timeout
         self._timer: threading.Timer | None = None
-        self._tmp: Path | None = None
+        self._room: KernelRoom | None = None
         self._client: _Client | None = None
         self._km: SandboxKernelManager | None = None
         self._lock = threading.Lock()
         self._installed = 0  # the kernel (by start number) the call helper is defined in
 
+    def note(self, kind: str, text: str) -> None:
+        """Record a problem (typed; the text is for people and capped)."""
+        self.problems.append(Problem(kind, clip(text, 1000)))
+
     # -- life cycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> KernelSession:
-        # Under /tmp: an isolated kernel gets a private /tmp in which only this folder is kept.
-        base = "/tmp" if self.limits.isolate and os.path.isdir("/tmp") else None
-        self._tmp = Path(tempfile.mkdtemp(prefix="smtpkit-grade-", dir=base))
+        self._room = KernelRoom(self.sandbox, self.limits.memory_mb, self.limits.rlimits())
         self._timer = threading.Timer(self.limits.notebook_timeout, self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -156,8 +186,8 @@ class KernelSession:
         if self._timer is not None:
             self._timer.cancel()
         await self._stop_kernel()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._room is not None:
+            self._room.close()
 
     @property
     def remaining(self) -> float:
@@ -168,13 +198,22 @@ class KernelSession:
         provisioner = getattr(self._km, "provisioner", None)
         return getattr(provisioner, "pid", None)
 
+    def bind_socket(self, host: str, port: int) -> socket.socket:
+        """A socket on the loopback the student's code sees (the kernel's private one when
+        isolated), for a judge's lab server."""
+        if not self.sandbox.isolate or self._room is None:
+            from ..server.controller import bind_socket
+
+            return bind_socket(host, port)
+        return bind_in(self._room.control, host, port)
+
     def _expire(self) -> None:
         self.expired = True
         self.timed_out = True
         self.kill(f"the notebook ran longer than {self.limits.notebook_timeout:g} s")
 
     def kill(self, why: str) -> None:
-        """SIGKILL the kernel's process group (thread-safe; the kernel may be gone already)."""
+        """SIGKILL the kernel's process group and cgroup (thread-safe; the kernel may be gone)."""
         with self._lock:
             pid = self.kernel_pid
             pgid = getattr(getattr(self._km, "provisioner", None), "pgid", None)
@@ -185,17 +224,28 @@ class KernelSession:
                 os.killpg(pgid or pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+            if self._room is not None:
+                self._room.kill_all()
+
+    def _plan(self, km: SandboxKernelManager) -> dict:
+        assert self._room is not None
+        ports = [int(getattr(km, key)) for key in
+                 ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
+        return self._room.plan(km.connection_file, km.ip, ports, self.limits.kernel_env(
+            self.sandbox.isolate, str(self._room.folder / "work")))
 
     async def _start_kernel(self) -> None:
-        assert self._tmp is not None
+        assert self._room is not None
         self.starts += 1
         self._killed_by_us = None
-        run = self._tmp / f"kernel-{self.starts}"
-        work = run / "work"
-        work.mkdir(parents=True)
-        km = SandboxKernelManager(kernel_name="python3", transport="ipc", ip=str(run / "ipc"),
-                                  connection_file=str(run / "connection.json"))
-        km.sandbox = self.limits.sandbox_args(own=str(self._tmp))
+        room = self._room.folder
+        if not self.sandbox.isolate:
+            (room / "work").mkdir(mode=0o700, exist_ok=True)
+        km = SandboxKernelManager(kernel_name="python3", transport="ipc",
+                                  ip=str(room / "ipc" / f"k{self.starts}"),
+                                  connection_file=str(room / f"connection-{self.starts}.json"))
+        km.plan_for = self._plan
+        km.isolated = self.sandbox.isolate
         km.cache_ports = False
         nb = nbformat.v4.new_notebook(
             cells=[nbformat.v4.new_code_cell(c.source) for c in self.cells])
@@ -206,12 +256,13 @@ class KernelSession:
             iopub_timeout=2, raise_on_iopub_timeout=False, kernel_name="python3",
         )
         self._km, self._client = km, client
-        env = dict(self.env if self.env is not None else os.environ)
-        env.update({"SMTPKIT_GRADING": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
-        env.pop("JPY_SESSION_NAME", None)
-        log = open(run / "kernel.log", "wb")  # noqa: SIM115 (closed in _stop_kernel)
-        self._log = log
-        await client.async_start_new_kernel(cwd=str(work), env=env, stdout=log, stderr=log)
+        # The grader's own file, created here (O_EXCL, no links); the kernel only inherits it.
+        fd = os.open(room / f"kernel-{self.starts}.log",
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        self._log = os.fdopen(fd, "wb")
+        env = self.limits.kernel_env(self.sandbox.isolate, str(room / "work"))
+        await client.async_start_new_kernel(cwd=str(room), env=env, stdout=self._log,
+                                            stderr=self._log)
         await client.async_start_new_kernel_client()
 
     async def _stop_kernel(self) -> None:
@@ -226,6 +277,8 @@ class KernelSession:
                 await asyncio.wait_for(km.shutdown_kernel(now=True), 10)
             except Exception:
                 self.kill("cleanup")
+        if self._room is not None:
+            self._room.kill_all()
         log = getattr(self, "_log", None)
         if log is not None:
             log.close()
@@ -245,6 +298,8 @@ class KernelSession:
         code = process.poll() if process is not None else None
         if code is None:
             return "the kernel stopped answering"
+        if self.sandbox.isolate and code > 128:
+            code = -(code - 128)  # bubblewrap reports a child's signal as 128 + its number
         if code < 0:
             number = -code
             if number == signal.SIGXCPU:
@@ -258,16 +313,9 @@ class KernelSession:
         return f"the kernel exited with status {code} (os._exit()?)"
 
     def _log_tail(self) -> str:
-        if self._tmp is None:
+        if self._room is None:
             return ""
-        path = self._tmp / f"kernel-{self.starts}" / "kernel.log"
-        try:
-            with open(path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 4000))
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
+        return read_tail(self._room.folder / f"kernel-{self.starts}.log", 4000)
 
     # -- running the notebook -----------------------------------------------------------------
     async def run(self) -> bool:
@@ -283,8 +331,8 @@ class KernelSession:
                 if self.expired:
                     break
                 detail = self._log_tail().strip().splitlines()
-                self.problems.append(f"the kernel could not start ({type(exc).__name__}: {exc})"
-                                     + (f": {detail[-1]}" if detail else ""))
+                self.note("start_failed", f"the kernel could not start ({type(exc).__name__}: "
+                          f"{exc})" + (f": {detail[-1]}" if detail else ""))
                 self.crashed = True
                 continue
             self.started_once = True
@@ -292,7 +340,7 @@ class KernelSession:
             if await self._run_cells():
                 return True
         if not self.expired and self.starts >= MAX_STARTS:
-            self.problems.append(f"gave up after {MAX_STARTS} kernels died")
+            self.note("gave_up", f"gave up after {MAX_STARTS} kernels died")
         return False
 
     async def revive(self) -> bool:
@@ -308,14 +356,16 @@ class KernelSession:
                 continue
             outcome = await self._run_cell(position, cell)
             self.outcomes.append(outcome)
-            if outcome.state == "died":
+            if outcome.state in ("died", "killed"):
                 self.bad_cells.add(position)
-                self.crashed = not self.expired
-                self.problems.append(f"cell {cell.number}: {outcome.detail}"
-                                     + ("" if self.expired else "; ran the notebook again without it"))
+                self.crashed = not self.expired and outcome.state == "died"
+                kind = {"died": "cell_died", "killed": "cell_timeout"}[outcome.state]
+                self.note("notebook_timeout" if self.expired else kind,
+                          f"cell {cell.number}: {outcome.detail}"
+                          + ("" if self.expired else "; ran the notebook again without it"))
                 return False
             if outcome.state in ("error", "timeout"):
-                self.problems.append(f"cell {cell.number}: {outcome.detail}")
+                self.note(f"cell_{outcome.state}", f"cell {cell.number}: {outcome.detail}")
             await self._snapshot_after(position)
         return True
 
@@ -338,7 +388,7 @@ class KernelSession:
             if not task.done():
                 task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            return CellOutcome(cell, "died", self.death_reason(), seconds)
+            return CellOutcome(cell, "killed", self.death_reason(), seconds)
         error = task.exception()
         if isinstance(error, DeadKernelError) or (error is None and not await self.alive()):
             return CellOutcome(cell, "died", self.death_reason(), seconds)
@@ -395,15 +445,15 @@ class KernelSession:
             self._installed = self.starts
         nonce = new_nonce()
         plain = [(normalise(list(a)), normalise(dict(k))) for a, k in calls]
-        log = str(self._tmp / f"kernel-{self.starts}" / "replies.jsonl") if self._tmp else None
-        msg_id = kc.execute(call_code(nonce, exercise_id, name, plain, log), silent=True,
+        log = self._room.replies(self._room.count) if self._room else None
+        msg_id = kc.execute(call_code(nonce, exercise_id, name, plain, REPLIES_FD), silent=True,
                             store_history=False, allow_stdin=False)
         results: list[Any] = []
 
         def take(reply: Any) -> bool:
             """Record one reply; False when the batch stops here."""
             try:
-                results.append(decode_reply(reply, nonce, name, time_limit))
+                results.append(decode_reply(reply, nonce, name, time_limit, len(results)))
             except CallError as exc:
                 results.append(exc)
                 if isinstance(exc, TimeLimitExceeded) or getattr(exc, "missing", False):
@@ -423,7 +473,7 @@ class KernelSession:
                 self.timed_out = True
                 why = (f"{name}() ran longer than {time_limit:g} s in a test and did not stop when "
                        "interrupted, so the kernel was killed")
-                self.problems.append(why)
+                self.note("call_timeout", why)
                 self.kill(why)
                 results.append(TimeLimitExceeded(time_limit))
                 break
@@ -445,7 +495,7 @@ class KernelSession:
                     else:
                         self.crashed = True
                         reason = self.death_reason()
-                        self.problems.append(f"{name}() ended the kernel during a test: {reason}")
+                        self.note("call_died", f"{name}() ended the kernel during a test: {reason}")
                         results.append(KernelDied(f"{reason} during this test"))
                     break
                 continue

@@ -26,31 +26,41 @@ from typing import Any
 
 from ..exercises import BadResult, CallError, NotAttempted, StudentError, TimeLimitExceeded
 
-__all__ = ["MIME", "MAX_REPLY_BYTES", "install_code", "call_code", "read_log", "snapshot_code",
+__all__ = ["MIME", "MAX_REPLY_BYTES", "MAX_MESSAGE_CHARS", "MAX_TRACEBACK_CHARS", "install_code",
+           "call_code", "read_log", "snapshot_code",
            "decode_reply", "new_nonce", "KernelDied"]
 
 #: The MIME type of the reply the kernel publishes.
 MIME = "application/vnd.smtpkit.reply+json"
 #: A reply (the JSON text of the value) larger than this is refused as a bad result.
 MAX_REPLY_BYTES = 8 * 1024 * 1024
+#: An error message or a traceback from the kernel is cut to this many characters (in the
+#: kernel, and again here): a 20 MB exception message must not become 80 MB of feedback.
+MAX_MESSAGE_CHARS = 2000
+MAX_TRACEBACK_CHARS = 6000
 
 # The program run in the kernel. Placeholders are filled with repr()s of plain values only.
 # It must not raise: every outcome is published as a reply.
 _PROGRAM = r'''
-def __smtpkit_call__(nonce, exercise_id, name, payload, max_bytes, mime, log_path):
+def __smtpkit_call__(nonce, exercise_id, name, payload, max_bytes, mime, log_fd, caps):
     import json
     import os
     import traceback
     from IPython.display import publish_display_data
 
+    def cut(text, limit):
+        return text if len(text) <= limit else "%s... (cut: %d characters in all)" % (text[:limit], len(text))
+
     def send(reply):
         reply["nonce"] = nonce
-        if log_path:  # on disk first: survives the kernel dying before the message is sent
-            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        for key, limit in (("message", caps[0]), ("traceback", caps[1])):
+            if isinstance(reply.get(key), str):
+                reply[key] = cut(reply[key], limit)
+        if log_fd is not None:  # the grader's log first: survives the kernel dying before the message is sent
             try:
-                os.write(fd, (json.dumps(reply) + "\n").encode())
-            finally:
-                os.close(fd)
+                os.write(log_fd, (json.dumps(reply) + "\n").encode())
+            except OSError:
+                pass
         publish_display_data({mime: reply})
 
     def cell_frames(exc):
@@ -169,25 +179,25 @@ def install_code() -> str:
 
 
 def call_code(nonce: str, exercise_id: str, name: str, calls: list[tuple[list, dict]],
-              log_path: str | None = None) -> str:
+              log_fd: int | None = None) -> str:
     """One line that makes calls in the kernel, in order, one reply each; they stop after a
-    timeout. Arguments must be plain. Each reply is also appended to ``log_path`` (JSON lines)
-    before it is sent: when a later call kills the kernel, the replies it had made are not lost
-    with the kernel's unsent messages (``read_log``)."""
+    timeout. Arguments must be plain. Each reply is also written to the descriptor ``log_fd``
+    (JSON lines; the grader's reply log, handed to the kernel by its launcher) before it is
+    sent: when a later call kills the kernel, the replies it had made are not lost with the
+    kernel's unsent messages (``read_log``). No path is named: the kernel can't redirect it."""
     payload = json.dumps([[args, kwargs] for args, kwargs in calls])
     return (f"__smtpkit_call__({nonce!r}, {exercise_id!r}, {name!r}, {payload!r}, "
-            f"{MAX_REPLY_BYTES!r}, {MIME!r}, {log_path!r})")
+            f"{MAX_REPLY_BYTES!r}, {MIME!r}, {log_fd!r}, "
+            f"({MAX_MESSAGE_CHARS!r}, {MAX_TRACEBACK_CHARS!r}))")
 
 
 def read_log(path: str, nonce: str) -> dict[int, Any]:
     """The replies of call batch ``nonce`` written to ``path``, by index (unreadable lines and
-    other batches' replies skipped)."""
+    other batches' replies skipped; no link followed, at most 32 MB read)."""
+    from .safe_files import read_tail
+
     replies: dict[int, Any] = {}
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read(4 * MAX_REPLY_BYTES).splitlines()
-    except OSError:
-        return replies
+    lines = read_tail(path, 4 * MAX_REPLY_BYTES).splitlines()
     for line in lines:
         try:
             reply = json.loads(line)
@@ -204,12 +214,20 @@ def snapshot_code(exercise_id: str, name: str) -> str:
             f"globals().get({name!r})")
 
 
-def decode_reply(reply: Any, nonce: str, name: str, time_limit: float) -> Any:
-    """The plain value of a reply, or raise the ``CallError`` it stands for."""
+def decode_reply(reply: Any, nonce: str, name: str, time_limit: float,
+                 index: int | None = None) -> Any:
+    """The plain value of a reply, or raise the ``CallError`` it stands for.
+
+    ``index``: the call this reply must answer (its position in the batch); a reply for
+    another call (a forged one, or one replayed out of order) is refused."""
+    from .problems import clip
+
     if type(reply) is not dict or reply.get("nonce") != nonce:
         raise BadResult("the kernel sent a reply the grader cannot read")
+    if index is not None and not (type(reply.get("index")) is int and reply["index"] == index):
+        raise BadResult("the kernel sent a reply for another call")
     kind = reply.get("kind")
-    message = reply.get("message") if type(reply.get("message")) is str else ""
+    message = clip(reply["message"], MAX_MESSAGE_CHARS) if type(reply.get("message")) is str else ""
     if kind == "value":
         text = reply.get("json")
         if type(text) is not str or len(text) > MAX_REPLY_BYTES:
@@ -228,7 +246,8 @@ def decode_reply(reply: Any, nonce: str, name: str, time_limit: float) -> Any:
         raise BadResult(message)
     if kind == "error":
         type_name = reply.get("type") if type(reply.get("type")) is str else "Exception"
-        tb = reply.get("traceback") if type(reply.get("traceback")) is str else ""
+        tb = clip(reply["traceback"], MAX_TRACEBACK_CHARS) if type(reply.get("traceback")) is str else ""
+        type_name = clip(type_name, 200)
         raise StudentError(type_name, message, tb)
     if kind == "timeout":
         raise TimeLimitExceeded(time_limit)

@@ -1,44 +1,68 @@
-"""The kernel launcher: limits, private namespaces, no privileges; then the kernel.
+"""The kernel launcher: an unprivileged user, bubblewrap, and a private network; then the kernel.
 
-Run as a script (``python -I -S sandbox.py [options] -- KERNEL COMMAND...``), never imported by
-the grader: standard library only, so it starts in a few milliseconds. It always sets resource
-limits (``RLIMIT_AS`` memory, ``RLIMIT_CPU`` seconds, after which the kernel gets SIGXCPU and
-ends, ``RLIMIT_FSIZE`` for any file written, no core files). With ``--isolate`` (Linux, root)
-it also gives the kernel, before running it:
+Run as a script (``python -I -S sandbox.py PLAN_JSON -- KERNEL COMMAND...``), never imported by
+the grader for its work: standard library only, so it starts in a few milliseconds. The plan is
+built by ``kit.grading.isolation`` (the grader's side). In order:
 
-- **its own network namespace** with only a loopback interface: student code reaches nothing
-  but its own 127.0.0.1; the grader binds its judge servers inside it (see ``netns``);
-- **its own mount namespace**: fresh, empty ``/tmp``, ``/var/tmp`` and ``/dev/shm`` (the
-  kernel's own folder, ``--own``, under ``/tmp``, stays visible), ``--read-only`` paths (the
-  Python installation, the kit) remounted read-only, ``--hide`` paths (the submissions, the
-  hidden tests, the solutions, the output folder) replaced by an empty folder or ``/dev/null``;
-- **its own PID namespace** with its own ``/proc``: the kernel is process 1 there; it cannot
-  see, signal or trace the grader or other students' kernels, and when it ends every process
-  it started ends with it;
-- **no capabilities** (bounding set emptied, ``no_new_privs``): still uid 0 for file access, but
-  it cannot mount, unmount, enter other namespaces or regain privileges, so none of the above
-  can be undone from inside.
+1. **As the grader's user** (root on a course server): open what the kernel must reach but
+   never name: the reply log (``O_EXCL | O_NOFOLLOW`` in the grader's private folder, handed
+   to the kernel as fd 3), the Unix sockets the grader will connect to (its relay endpoints and
+   the control socket), the grader's connection file (read here, rewritten for the kernel).
+2. **Root only**: join the kernel's cgroups (memory and process limits that include children
+   and tmpfs), make the allow-listed read-only trees reachable for the sandbox user in a
+   private mount namespace (a Python under ``/root`` is not), then **drop to the unprivileged
+   sandbox user** (``setresuid``; supplementary groups cleared). Nothing after this runs as
+   root, and the user namespaces below are created by that user, so no uid in them maps to
+   host root: host-global files such as ``/proc/sys/kernel/core_pattern`` stay out of reach.
+3. Resource limits (memory, CPU, file size, processes, no core files).
+4. A new **user and network namespace** with only a loopback interface: student code reaches
+   nothing but its own 127.0.0.1.
+5. **bubblewrap** (``bwrap``) runs the kernel: new user, PID, IPC and UTS namespaces, an
+   allow-listed file system (Python, the kit, minimal ``/etc``; everything else absent),
+   size-limited private ``/tmp`` (the working folder and home) and ``/dev/shm``, a minimal
+   ``/dev``, its own ``/proc``, a clean environment, no capabilities, no nested user
+   namespaces, a new session. It dies with this launcher.
+6. This launcher stays as the kernel's parent and serves the grader: it relays the grader's
+   Jupyter connection (Unix sockets in the grader's private folder) to the kernel's TCP ports
+   on the private loopback, and hands out listening sockets on that loopback for the judge's
+   lab servers (``SCM_RIGHTS``). The kernel cannot see this process (PID namespace) or these
+   sockets (not in its file system).
 
-The launcher process itself stays as the kernel's parent (it is what the grader sees as the
-kernel: its network namespace is the kernel's), forwards SIGTERM, ignores SIGINT (which reaches
-the kernel through the process group) and exits the way the kernel did. Both die with the
-grader (``PR_SET_PDEATHSIG``). Any failure to set up what was asked for is fatal (exit 3): running the kernel
-with less isolation than the grader asked for would break its promise.
+Any failure to set up what the plan asks for is fatal (exit 3, the reason on stderr): running
+a student's code with less isolation than the grader promised would break that promise.
 """
 
 from __future__ import annotations
 
+# Everything is imported up front: after dropping root, a Python under /root is unreadable.
+import array
+import ctypes
+import encodings.idna  # noqa: F401 (looked up lazily by the socket module)
+import fcntl
+import json
 import os
 import resource
 import signal
+import socket
+import struct
 import sys
+import threading
+import time
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 24, 38, 47
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
-_PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+#: Where the kernel finds its connection file, inside the sandbox.
+KERNEL_CONNECTION = "/run/smtpkit/connection.json"
+#: The kernel's TCP ports on its private loopback: this plus the grader's ipc "port" number.
+TCP_BASE = 50000
+#: The file descriptor on which the kernel writes its replies log.
+REPLIES_FD = 3
+#: Only these addresses are handed out as listening sockets.
+_LOOPBACK = {"127.0.0.1": socket.AF_INET, "::1": socket.AF_INET6, "localhost": socket.AF_INET}
+_CONNECTION_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
 _libc = None
 
@@ -46,8 +70,6 @@ _libc = None
 def _c():
     global _libc
     if _libc is None:
-        import ctypes
-
         _libc = ctypes.CDLL(None, use_errno=True)
         _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                                 ctypes.c_ulong, ctypes.c_void_p]
@@ -56,8 +78,6 @@ def _c():
 
 def _check(result: int, what: str) -> None:
     if result != 0:
-        import ctypes
-
         errno = ctypes.get_errno()
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
@@ -69,128 +89,231 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int,
                       data.encode() if data else None), f"mount {target}")
 
 
-def _prctl(option: int, value: int, arg3: int = 0) -> None:
-    _check(_c().prctl(option, value, arg3, 0, 0), f"prctl({option})")
-
-
 def loopback_up() -> None:
     """Bring up ``lo`` in the current network namespace."""
-    import fcntl
-    import socket
-    import struct
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         request = struct.pack("16sh", b"lo", 0)
         flags = struct.unpack("16sh", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
         fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | _IFF_UP))
 
 
-def _runtime_under_private_tmp() -> list[str]:
-    """The Python installation and the kit's folder, where they lie below a private tmp
-    folder (outermost first, each once)."""
-    kit_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    candidates = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, kit_root)}
-    under = [p for p in candidates
-             if any(p == t or p.startswith(t + "/") for t in _PRIVATE_TMP) and os.path.isdir(p)]
-    under.sort(key=len)
-    kept: list[str] = []
-    for path in under:
-        if not any(path.startswith(k + "/") for k in kept):
-            kept.append(path)
-    return kept
+# -- the file system the kernel sees ---------------------------------------------------------
+def bwrap_args(plan: dict, sources: dict[str, str], connection_fd: int, passwd_fd: int) -> list[str]:
+    """The bubblewrap command line for ``plan`` (a pure function of its inputs).
 
-
-def private_mounts(own: str | None, read_only: list[str], hide: list[str]) -> None:
-    """In a new mount namespace: read-only paths, a private /tmp (``own`` kept), hidden paths."""
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # Opened before anything is remounted read-only: the kernel's folder stays writable.
-    keep = os.open(own, os.O_PATH | os.O_DIRECTORY) if own else None
-    # What the kernel runs from (the Python installation, the kit) stays readable even where
-    # it lives under a private /tmp, e.g. a project cloned into /tmp.
-    runtime = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _runtime_under_private_tmp()]
-    for path in read_only:
-        if os.path.exists(path):
-            _mount(path, path, None, MS_BIND | MS_REC)
-            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
-    for tmp in _PRIVATE_TMP:
-        if os.path.isdir(tmp) and not os.path.islink(tmp):
-            _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")
-    for path, fd in runtime:
-        os.makedirs(path, exist_ok=True)
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
-        os.close(fd)
-    if keep is not None:
-        os.makedirs(own, exist_ok=True)
-        _mount(f"/proc/self/fd/{keep}", own, None, MS_BIND)
-        _mount(None, own, None, MS_BIND | MS_REMOUNT | MS_NOSUID)  # writable again
-        os.close(keep)
-    for path in hide:
-        if own and (own + "/").startswith(path.rstrip("/") + "/"):
-            continue  # hiding an ancestor would hide the kernel's own folder
-        if os.path.isdir(path) and not os.path.islink(path):
-            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                   "mode=0555,size=4k")
-        elif os.path.exists(path):
-            _mount("/dev/null", path, None, MS_BIND)
-
-
-def drop_privileges() -> None:
-    """Empty the capability bounding set, the ambient and the process's own capabilities."""
-    import ctypes
-
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            last = int(f.read())
-    except OSError:
-        last = 40
-    for cap in range(last + 1):
-        _prctl(PR_CAPBSET_DROP, cap)
-    _prctl(PR_CAP_AMBIENT, 4)  # PR_CAP_AMBIENT_CLEAR_ALL
-    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
-    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable x 2: all empty
-    _check(_c().capset(header, data), "capset")
-    _prctl(PR_SET_NO_NEW_PRIVS, 1)
-
-
-def set_limits(memory: int, cpu: int, fsize: int, init: bool = False) -> None:
-    """Apply the limits (0 = leave that one alone). ``init``: for process 1 of a PID namespace,
-    which ignores SIGXCPU, so the CPU limit is a hard one (SIGKILL)."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if memory:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    if cpu:
-        # soft: SIGXCPU (ends the kernel); hard, a little later: SIGKILL.
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu if init else cpu + 5))
-    if fsize:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-
-
-def _parse(argv: list[str]) -> tuple[dict, list[str]]:
-    """Options up to ``--``; the rest is the command. (No argparse: it would double this
-    launcher's start-up time.)"""
-    options: dict = {"--memory": 0, "--cpu": 0, "--fsize": 0, "--own": None, "--hide": [],
-                     "--read-only": [], "--isolate": False}
-    rest = list(argv)
-    while rest and rest[0] != "--":
-        option = rest.pop(0)
-        if option == "--isolate":
-            options[option] = True
-        elif option in options and rest:
-            value = rest.pop(0)
-            if isinstance(options[option], list):
-                options[option].append(os.path.abspath(value))
-            elif option == "--own":
-                options[option] = os.path.abspath(value)
-            else:
-                options[option] = int(value)
+    ``sources`` maps each read-only path to where this process can reach it (itself, or its
+    staged copy when running as root)."""
+    size = str(int(plan["tmpfs_mb"]) * 1024 * 1024)
+    args = [plan.get("bwrap", "bwrap"),
+            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", "--clearenv"]
+    for key, value in sorted(plan["env"].items()):
+        args += ["--setenv", key, value]
+    for link, target in plan.get("symlinks", {}).items():
+        args += ["--symlink", target, link]
+    for path in plan["read_only"]:
+        args += ["--ro-bind", sources[path], path]
+    for path in plan.get("hide", []):
+        if os.path.isdir(path):
+            args += ["--tmpfs", path, "--remount-ro", path]
         else:
-            raise ValueError(f"unknown option {option!r}")
-    return options, rest[1:]
+            args += ["--ro-bind", "/dev/null", path]
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", size, "--tmpfs", "/dev/shm",
+             "--size", size, "--tmpfs", "/tmp", "--dir", "/tmp/work", "--dir", "/tmp/home",
+             "--ro-bind-data", str(connection_fd), KERNEL_CONNECTION,
+             "--ro-bind-data", str(passwd_fd), "/etc/passwd",
+             "--chdir", "/tmp/work", "--"]
+    return args
+
+
+def _stage(read_only: list[str], stage: str) -> dict[str, str]:
+    """Root: bind each read-only tree below ``stage`` (a fresh tmpfs, mode 0755) in a private
+    mount namespace, so the sandbox user can reach a tree whose parents it may not enter."""
+    _check(_c().unshare(CLONE_NEWNS), "unshare(mount namespace)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+    sources = {}
+    for index, path in enumerate(read_only):
+        target = os.path.join(stage, str(index))
+        if os.path.isdir(path):
+            os.mkdir(target, 0o755)
+        else:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        _mount(path, target, None, MS_BIND | MS_REC)
+        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        sources[path] = target
+    return sources
+
+
+# -- identity and limits ---------------------------------------------------------------------
+def _join_cgroups(cgroups: list[str]) -> None:
+    for folder in cgroups:
+        with open(os.path.join(folder, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+
+def _drop_to(uid: int, gid: int) -> None:
+    if uid == 0:
+        raise OSError("refusing to run a student's kernel as root")
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise OSError("could not drop root privileges")
+    # Changing credentials made this process non-dumpable, which leaves /proc/self owned by
+    # root; the user namespace set-up below writes there.
+    _check(_c().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
+
+
+def set_limits(limits: dict) -> None:
+    """RLIMIT_CORE 0 always; memory (address space), CPU seconds, file size and process count
+    where given (0: leave that one alone)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if limits.get("as"):
+        resource.setrlimit(resource.RLIMIT_AS, (limits["as"], limits["as"]))
+    if limits.get("cpu"):
+        resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu"], limits["cpu"] + 5))
+    if limits.get("fsize"):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
+    if limits.get("nproc"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
+
+
+def _private_network(uid: int, gid: int) -> None:
+    """A user namespace of our own (our uid mapped to itself, never to root) owning a new
+    network namespace with only ``lo``."""
+    _check(_c().unshare(CLONE_NEWUSER | CLONE_NEWNET), "unshare(user and network namespaces)")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+    loopback_up()
+
+
+# -- serving the grader ----------------------------------------------------------------------
+def _unix_listener(path: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    os.chmod(path, 0o600)
+    sock.listen(16)
+    return sock
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while True:
+            data = source.recv(262144)
+            if not data:
+                break
+            target.sendall(data)
+    except OSError:
+        pass
+    for sock in (source, target):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _relay_one(client: socket.socket, port: int) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            kernel = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            kernel.settimeout(5)
+            kernel.connect(("127.0.0.1", port))
+            break
+        except OSError:
+            kernel.close()
+            if time.monotonic() > deadline:
+                client.close()
+                return
+            time.sleep(0.02)
+    kernel.settimeout(None)
+    kernel.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    threading.Thread(target=_pump, args=(kernel, client), daemon=True).start()
+    _pump(client, kernel)
+
+
+def _relay(listener: socket.socket, port: int) -> None:
+    """Every connection the grader makes to ``listener`` goes on to the kernel's ``port``."""
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=_relay_one, args=(client, port), daemon=True).start()
+
+
+def _hand_out(request: bytes) -> tuple[bytes, list[int]]:
+    """``tcp HOST PORT``: a bound (not yet listening) TCP socket on the private loopback."""
+    words = request.decode("ascii", "replace").split()
+    if len(words) != 3 or words[0] != "tcp" or words[1] not in _LOOPBACK or not words[2].isdigit():
+        return b"error: ask for 'tcp 127.0.0.1|::1 PORT'", []
+    host = "127.0.0.1" if words[1] == "localhost" else words[1]
+    sock = socket.socket(_LOOPBACK[words[1]], socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, int(words[2])))
+    except OSError as exc:
+        sock.close()
+        return f"error: {exc}".encode(), []
+    fd = os.dup(sock.fileno())
+    sock.close()
+    return b"ok", [fd]
+
+
+def _control(listener: socket.socket) -> None:
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                request = conn.recv(256)
+                answer, fds = _hand_out(request)
+                ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+                conn.sendmsg([answer], ancillary)
+                for fd in fds:
+                    os.close(fd)
+            except OSError:
+                pass
+
+
+def _kernel_connection(path: str) -> bytes:
+    """The grader's connection file (ipc endpoints in its folder), rewritten for the kernel:
+    TCP on its private loopback, ports ``TCP_BASE + n``, the same key."""
+    with open(path, encoding="utf-8") as f:
+        info = json.load(f)
+    out = {k: info[k] for k in ("key", "signature_scheme", "kernel_name") if k in info}
+    out.update(transport="tcp", ip="127.0.0.1")
+    for key in _CONNECTION_KEYS:
+        out[key] = TCP_BASE + int(info[key])
+    return json.dumps(out).encode()
+
+
+def _data_fd(data: bytes) -> int:
+    """A pipe holding ``data`` (for bwrap's ``--ro-bind-data``), above the descriptors that
+    are given fixed numbers."""
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    moved = fcntl.fcntl(read, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(read)
+    return moved
+
+
+def _as_replies_fd(fd: int) -> None:
+    """Make ``fd`` the kernel's reply log, ``REPLIES_FD``, kept across exec."""
+    if fd != REPLIES_FD:
+        os.dup2(fd, REPLIES_FD)
+    os.set_inheritable(REPLIES_FD, True)
 
 
 def _exit_like(status: int) -> None:
-    """End this process the way the child ended (its exit code, or its signal)."""
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         signal.signal(number, signal.SIG_DFL)
@@ -198,57 +321,74 @@ def _exit_like(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) if not os.WIFSIGNALED(status) else 128)
 
 
-def _isolated(options: dict, command: list[str]) -> int:
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grader's thread ends: so do we
-    _check(_c().unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID), "unshare")
-    private_mounts(options["--own"], options["--read-only"], options["--hide"])
-    loopback_up()
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def run(plan: dict, command: list[str]) -> None:
+    _c().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader's thread ends: so do we
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts reach the kernel as messages
+    replies = os.open(plan["replies"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+                      | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    if plan.get("unsafe"):  # --unsafe-no-sandbox: limits and the reply log, nothing more
+        set_limits(plan["limits"])
+        _as_replies_fd(replies)
+        os.execvpe(command[0], command, plan["env"])
+    connection = _kernel_connection(plan["connection"])
+    relays = [(_unix_listener(f"{plan['ipc']}-{n}"), TCP_BASE + n) for n in plan["ipc_ports"]]
+    control = _unix_listener(plan["control"])
+    user = plan.get("user")
+    if os.geteuid() == 0:
+        if not user:
+            raise OSError("running as root, but no unprivileged user to run the kernel as")
+        _join_cgroups(plan.get("cgroups", []))
+        sources = _stage(plan["read_only"], plan["stage"])
+        uid, gid = user
+        if plan.get("chown"):
+            os.chown(plan["replies"], uid, gid)
+        _drop_to(uid, gid)
+    else:
+        sources = {p: p for p in plan["read_only"]}
+        uid, gid = os.getuid(), os.getgid()
+        if uid == 0:
+            raise OSError("refusing to run a student's kernel as root")
+    set_limits(plan["limits"])
+    _private_network(uid, gid)
+    passwd = f"student:x:{uid}:{gid}:student:/tmp/home:/bin/false\n".encode()
+    connection_fd, passwd_fd = _data_fd(connection), _data_fd(passwd)
+    argv = bwrap_args(plan, sources, connection_fd, passwd_fd) + command
     child = os.fork()
-    if child == 0:  # process 1 of the new PID namespace
+    if child == 0:
         try:
-            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-            set_limits(options["--memory"], options["--cpu"], options["--fsize"], init=True)
-            drop_privileges()
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            os.execvp(command[0], command)
+            _as_replies_fd(replies)  # the kernel writes its replies here
+            for fd in (connection_fd, passwd_fd):
+                os.set_inheritable(fd, True)
+            os.execvp(argv[0], argv)
         except BaseException as exc:  # noqa: BLE001 (reported, then the child ends)
-            print(f"smtpkit sandbox: {exc}", file=sys.stderr, flush=True)
+            print(f"smtpkit sandbox: cannot start bwrap: {exc}", file=sys.stderr, flush=True)
         os._exit(3)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # SIGINT goes to the kernel via the group
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGTERM))
+    for fd in {replies, connection_fd, passwd_fd}:
+        os.close(fd)
+    for listener, port in relays:
+        threading.Thread(target=_relay, args=(listener, port), daemon=True).start()
+    threading.Thread(target=_control, args=(control,), daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
     while True:
         try:
-            _, status, usage = os.wait4(child, 0)
+            _, status = os.waitpid(child, 0)
             break
         except InterruptedError:
             continue
-    cpu = options["--cpu"]
-    if (cpu and os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-            and usage.ru_utime + usage.ru_stime >= cpu - 0.5):
-        status = signal.SIGXCPU  # (a wait status: "killed by SIGXCPU") the usual way to say it
     _exit_like(status)
-    return 0  # not reached
 
 
 def main(argv: list[str]) -> int:
-    try:
-        options, command = _parse(argv)
-    except ValueError as exc:
-        print(f"smtpkit sandbox: {exc}", file=sys.stderr)
-        return 2
-    if not command:
-        print("smtpkit sandbox: no command to run", file=sys.stderr)
+    if len(argv) < 3 or argv[1] != "--":
+        print("usage: sandbox.py PLAN_JSON -- COMMAND...", file=sys.stderr)
         return 2
     try:
-        if options["--isolate"]:
-            return _isolated(options, command)
-        set_limits(options["--memory"], options["--cpu"], options["--fsize"])
-    except (OSError, ValueError) as exc:
-        print(f"smtpkit sandbox: {exc}", file=sys.stderr)
+        plan = json.loads(argv[0])
+        run(plan, argv[2:])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"smtpkit sandbox: {exc}", file=sys.stderr, flush=True)
         return 3
-    os.execvp(command[0], command)
-    return 127  # not reached
+    return 0  # not reached
 
 
 if __name__ == "__main__":

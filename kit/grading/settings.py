@@ -8,13 +8,10 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-__all__ = ["Limits", "NETWORK_MODES", "default_workers", "sandbox_paths"]
+__all__ = ["Limits", "default_workers"]
 
 _MiB = 1024 * 1024
-#: ``--network``: isolate kernels, share the grader's network, or isolate where the machine allows it.
-NETWORK_MODES = ("auto", "isolated", "shared")
 
 
 @dataclass(frozen=True)
@@ -29,12 +26,6 @@ class Limits:
     memory_mb: int = 4096
     cpu_seconds: int = 0
     file_size_mb: int = 64
-    #: Private network, mount and PID namespaces and no capabilities (see ``sandbox.py``).
-    isolate: bool = True
-    #: With ``isolate``: paths the kernel sees as empty (submissions, hidden tests, solutions,
-    #: the output folder) and paths it may only read (the Python installation, the kit).
-    hide: tuple[str, ...] = ()
-    read_only: tuple[str, ...] = ()
     #: After SIGINT, how long a cell or call may take to stop before the kernel is killed.
     grace: float = 2.0
     #: Kernel start-up (import of IPython and friends) may take this long.
@@ -49,20 +40,24 @@ class Limits:
         """CPU seconds a kernel may use."""
         return self.cpu_seconds or int(self.notebook_timeout) + 1
 
-    def sandbox_args(self, own: str | None = None) -> list[str]:
-        """The ``sandbox.py`` options for these limits; ``own`` is the kernel's folder."""
-        args = ["--memory", str(self.memory_mb * _MiB), "--cpu", str(self.cpu_limit),
-                "--fsize", str(self.file_size_mb * _MiB)]
-        if not self.isolate:
-            return args
-        args.append("--isolate")
-        if own:
-            args += ["--own", own]
-        for path in self.read_only:
-            args += ["--read-only", path]
-        for path in self.hide:
-            args += ["--hide", path]
-        return args
+    def rlimits(self) -> dict[str, int]:
+        """The launcher's per-process limits: address space, CPU seconds, file size."""
+        return {"as": self.memory_mb * _MiB, "cpu": self.cpu_limit,
+                "fsize": self.file_size_mb * _MiB}
+
+    @staticmethod
+    def kernel_env(isolated: bool, work: str) -> dict[str, str]:
+        """A kernel's whole environment: never the grader's (its tokens and passwords stay
+        out), only a path, a home, a language and the kit's own variables."""
+        home = "/tmp/home" if isolated else work
+        env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+               "HOME": home, "TMPDIR": "/tmp" if isolated else work,
+               "LANG": os.environ.get("LANG") or "C.UTF-8", "MPLBACKEND": "agg",
+               "SMTPKIT_GRADING": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        for key in ("SMTPKIT_LANG",):
+            if os.environ.get(key):
+                env[key] = os.environ[key]
+        return env
 
 
 def default_workers() -> int:
@@ -71,32 +66,3 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
-
-
-def sandbox_paths(submissions: Path, notebooks: Path, out: Path | None = None,
-                  hidden: Path | None = None, extra_hide: tuple[str, ...] = ()
-                  ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(hide, read_only) for isolated kernels.
-
-    Hidden: the submissions (no student reads another's notebook), the output folder, the
-    hidden tests, and, when the kit runs from a project checkout (an editable install), every
-    entry of that project but ``kit/``, the released notebooks and a virtual environment inside
-    it (``solutions/``, ``tests/``, ``.git``...). Read-only: the whole file system but the
-    kernel's private ``/tmp``, ``/var/tmp`` and ``/dev/shm``, so nothing a kernel writes outlives
-    it or reaches the next one (or the next grading run)."""
-    import kit
-
-    kit_dir = Path(kit.__file__).resolve().parent
-    project = kit_dir.parent
-    keep = {kit_dir, Path(notebooks).resolve(), Path(sys.prefix).resolve()}
-    hide = {Path(submissions).resolve(), *(Path(p).resolve() for p in extra_hide)}
-    if out is not None:
-        hide.add(Path(out).resolve())
-    if hidden is not None:
-        hide.add(Path(hidden).resolve())
-    if (project / "pyproject.toml").is_file():
-        for entry in project.iterdir():
-            resolved = entry.resolve()
-            if not any(k == resolved or k.is_relative_to(resolved) for k in keep):
-                hide.add(resolved)
-    return tuple(sorted(map(str, hide))), ("/",)
