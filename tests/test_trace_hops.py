@@ -389,7 +389,7 @@ def test_format_delay(seconds, text):
 def test_text_table():
     text = str(trace(load("list_sparclinux_exim_postfix_skew.eml")))
     lines = text.splitlines()
-    assert lines[0].split() == ["hop", "delay", "time", "(UTC)", "from", "by", "with"]
+    assert lines[0].split() == ["hop", "delay", "time", "(UTC)", "from", "by", "with", "tls"]
     assert lines[6].startswith("5    -17 s (clock skew)  2025-07-16 06:19:06")
     assert "total delay: 19 s" in text and "sum of positive delays: 36 s" in text
     assert "X-Original-To: sparclinux@vger.kernel.org" in text

@@ -75,6 +75,7 @@ class Hop:
     date = _field("date")
     zone_known = _field("zone_known")
     raw = _field("raw")
+    tls = _field("tls")
 
     def to_dict(self) -> dict[str, Any]:
         """The hop in the ``smtpkit trace --json`` shape (DESIGN.md §4), plus extra keys."""
@@ -92,6 +93,7 @@ class Hop:
             "zone_known": self.zone_known,
             "delay_from_last_known_seconds": self.delay_from_last_known,
             "clock_skew": self.clock_skew,
+            "tls": self.tls,
             "raw": self.raw,
         }
 

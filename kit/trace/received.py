@@ -26,9 +26,16 @@ What servers really write is looser, so the reader is a tolerant one:
 * ``via`` and ``with`` keep their words without comments (``Microsoft SMTP Server``).
   ``id`` and ``for`` take one token; further words form an additional clause, like
   ``convert rfc822-to-quoted-printable``. Exim's ``tls <cipher>`` is such a clause.
-* The date is everything after the first ``;`` outside comments and quoted strings. When
-  there is no ``;`` (SendGrid), the first date-like tail outside comments is used: a
-  weekday, a ``yyyy-mm-dd`` or ``d Mon yyyy``, as Microsoft's Message Header Analyzer does.
+* The date is everything after the *last* ``;`` outside comments and quoted strings: in
+  the grammar ``";" FWS date-time`` ends the stamp, and real servers put a ``;`` inside the
+  clauses too (``id 4Q;`` then ``for <a@b>; Tue, 7 Mar 2017 ...``). When there is no ``;``
+  (SendGrid), the first date-like tail outside comments is used: a weekday, a
+  ``yyyy-mm-dd`` or ``d Mon yyyy``, as Microsoft's Message Header Analyzer does.
+* ``tls`` says what the field tells about TLS on that hop, from the first of: Postfix's
+  comment ``(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))``, a
+  ``version=... cipher=...`` comment (Sendmail, Gmail, Exchange), Exim's ``tls <cipher>``
+  clause, or a WITH protocol of RFC 3848 that says TLS (``ESMTPS``, ``ESMTPSA``, ``LMTPS``,
+  ...). None means the field does not say: a server may use TLS and write plain ``ESMTP``.
 * It never raises: whatever the input, you get a `ReceivedField`, with None where a
   clause is missing.
 """
@@ -71,6 +78,8 @@ class ReceivedField:
     after the ``;``. ``comments`` lists every comment outside the others, in order, without
     parentheses; ``extra`` holds additional and repeated clauses as ``(keyword, value)``
     (text before the first keyword has the keyword ``""``). ``raw`` is the value given.
+    ``tls`` is what the field says about TLS on this hop (``"TLSv1.3 TLS_AES_256_GCM_SHA384"``,
+    ``"ESMTPS"``), or None when it says nothing.
     """
 
     from_: str | None = None
@@ -85,6 +94,7 @@ class ReceivedField:
     comments: tuple[str, ...] = ()
     extra: tuple[tuple[str, str], ...] = ()
     raw: str = ""
+    tls: str | None = None
 
 
 def _keyword(token: Token) -> str | None:
@@ -194,6 +204,31 @@ def _date_tail(text: str, tokens: list[Token]) -> int | None:
     return None
 
 
+_USING = re.compile(r"^using\s+((?:TLS|SSL)\S*)(?:\s+with\s+cipher\s+(\S+))?", re.IGNORECASE)
+_VERSION = re.compile(r"\bversion=([^\s,]+)", re.IGNORECASE)
+_CIPHER = re.compile(r"\bcipher=([^\s,]+)", re.IGNORECASE)
+# RFC 3848 and RFC 6531: the WITH protocols that say STARTTLS (or implicit TLS) was used.
+_TLS_WITH = re.compile(r"^(UTF8)?(E?SMTP|LMTP)SA?$", re.IGNORECASE)
+
+
+def _tls(comments: list[str], extra: list[tuple[str, str]], with_: str | None) -> str | None:
+    """What the field says about TLS on its hop, or None (see the module docstring)."""
+    for comment in comments:
+        using = _USING.match(comment)
+        if using:
+            return " ".join(part for part in using.groups() if part)
+        version, cipher = _VERSION.search(comment), _CIPHER.search(comment)
+        if cipher and (version or "tls" in comment.lower()):
+            return " ".join(m.group(1) for m in (version, cipher) if m)
+    for keyword, value in extra:
+        if keyword == "tls" and value:
+            return value
+    protocol = (with_ or "").split()
+    if protocol and _TLS_WITH.match(protocol[0]):
+        return protocol[0].upper()
+    return None
+
+
 def parse_received(value: str) -> ReceivedField:
     """Parse the value of one ``Received:`` field (RFC 5321 §4.4); never raises.
 
@@ -208,9 +243,11 @@ def parse_received(value: str) -> ReceivedField:
     text = _PREFIX.sub("", unfold(raw), count=1)
     tokens = tokenize(text)
 
-    semicolon = next((i for i, t in enumerate(tokens) if t.kind == "semicolon"), None)
+    semicolons = [i for i, t in enumerate(tokens) if t.kind == "semicolon"]
+    semicolon = semicolons[-1] if semicolons else None
     if semicolon is not None:
-        clause_tokens = tokens[:semicolon]
+        # the stamp's date-time follows the last ";" (RFC 5321 §4.4); one before it is a separator
+        clause_tokens = [t for t in tokens[:semicolon] if t.kind != "semicolon"]
         date_text = normalize_space(text[tokens[semicolon].end:]) or None
     else:
         tail = _date_tail(text, tokens)
@@ -219,6 +256,7 @@ def parse_received(value: str) -> ReceivedField:
 
     values, extra = _read_clauses(text, clause_tokens)
     stamp = parse_date(date_text) if date_text else NO_DATE
+    comments = [comment_text(t) for t in tokens if t.kind == "comment"]
     return ReceivedField(
         from_=values.get("from"),
         by=values.get("by"),
@@ -229,7 +267,8 @@ def parse_received(value: str) -> ReceivedField:
         date=stamp.when,
         date_text=date_text,
         zone_known=stamp.zone_known,
-        comments=tuple(comment_text(t) for t in tokens if t.kind == "comment"),
+        comments=tuple(comments),
         extra=tuple(extra),
         raw=raw,
+        tls=_tls(comments, extra, values.get("with")),
     )

@@ -1,7 +1,7 @@
 """Showing a trace: a plain-text table, an HTML table for Jupyter, a matplotlib timeline.
 
 The columns follow what mail admins know from MXToolbox and Google's Messageheader:
-hop, delay, time in UTC, from, by, with. What those tools smooth over is made visible:
+hop, delay, time in UTC, from, by, with, and what each hop says about TLS. What those tools smooth over is made visible:
 a negative delay is printed as it is and marked *clock skew* (a red cell in HTML), a
 time whose zone is unknown says so, a hop without a time says so. All header text is
 HTML-escaped: a Received field is written by whoever sent the message.
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["format_delay", "html_table", "plot", "text_table"]
 
 _UNITS = (("d", 86400), ("h", 3600), ("min", 60))
-_WIDTHS = {"from": 44, "by": 40, "with": 24}  # text table: longer values are cut
+_WIDTHS = {"from": 44, "by": 40, "with": 24, "tls": 32}  # text table: longer values are cut
 
 
 def format_delay(seconds: float | None) -> str:
@@ -56,6 +56,7 @@ class _Row:
     from_: str
     by: str
     with_: str
+    tls: str
     raw: str
 
 
@@ -98,7 +99,7 @@ def _rows(trace: Trace) -> list[_Row]:
         rows.append(_Row(
             hop=str(hop.index), delay=_delay_text(hop, last_known), skew=hop.clock_skew,
             time=time, time_note=note, from_=_from_text(hop), by=hop.by or "",
-            with_=hop.with_ or "", raw=hop.raw,
+            with_=hop.with_ or "", tls=hop.tls or "", raw=hop.raw,
         ))
         if hop.known_time is not None:
             last_known = hop.index
@@ -127,14 +128,15 @@ def text_table(trace: Trace) -> str:
     """The hop table as plain text (what ``str(trace)`` and ``smtpkit trace`` print)."""
     if not trace.hops:
         return "no Received fields\n" + "\n".join(_summary(trace)) + "\n"
-    header = ("hop", "delay", "time (UTC)", "from", "by", "with")
+    header = ("hop", "delay", "time (UTC)", "from", "by", "with", "tls")
     body = []
     for row in _rows(trace):
         delay = f"{row.delay} (clock skew)" if row.skew else row.delay
         time = f"{row.time} ({row.time_note})" if row.time and row.time_note else (
             row.time or f"({row.time_note})")
         body.append((row.hop, delay, time, _cut(row.from_, _WIDTHS["from"]),
-                     _cut(row.by, _WIDTHS["by"]), _cut(row.with_, _WIDTHS["with"])))
+                     _cut(row.by, _WIDTHS["by"]), _cut(row.with_, _WIDTHS["with"]),
+                     _cut(row.tls, _WIDTHS["tls"])))
     widths = [max(len(r[k]) for r in [header, *body]) for k in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
              for r in [header, *body]]
@@ -149,7 +151,7 @@ _UNKNOWN = "background:#ffd"
 def html_table(trace: Trace) -> str:
     """The hop table as HTML for Jupyter; every header text is escaped."""
     head = "".join(f'<th style="{_CELL}">{h}</th>'
-                   for h in ("hop", "delay", "time (UTC)", "from", "by", "with"))
+                   for h in ("hop", "delay", "time (UTC)", "from", "by", "with", "tls"))
     rows = []
     for row in _rows(trace):
         delay = escape(row.delay)
@@ -168,7 +170,8 @@ def html_table(trace: Trace) -> str:
             f'<td style="{time_style}">{time}</td>'
             f'<td style="{_CELL}">{escape(row.from_)}</td>'
             f'<td style="{_CELL}">{escape(row.by)}</td>'
-            f'<td style="{_CELL}">{escape(row.with_)}</td></tr>'
+            f'<td style="{_CELL}">{escape(row.with_)}</td>'
+            f'<td style="{_CELL}">{escape(row.tls)}</td></tr>'
         )
     caption = (f"Received chain: {len(trace)} hop{'' if len(trace) == 1 else 's'}, "
                "hop 0 = origin (the bottom-most Received field)")
