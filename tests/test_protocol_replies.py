@@ -388,3 +388,28 @@ def test_reader_any_chunking_gives_the_same_replies(replies_, data):
         start = cut
     assert got == replies_
     assert not reader.has_partial
+
+
+# -- wire lines are kept as received (issue 13) -------------------------------------------------------
+
+
+def test_reader_keeps_wire_lines_exactly_as_received():
+    data = b"250-2.0.0 first line\r\n250 second line\r\n"
+    (reply,) = ReplyReader().feed(data)
+    assert reply.wire_lines() == ["250-2.0.0 first line", "250 second line"]
+    assert str(reply) == "250-2.0.0 first line\n250 second line"
+    assert reply.enhanced == "2.0.0" and reply.lines == ("first line", "second line")
+
+
+def test_reader_wire_lines_round_trip():
+    for data in (b"220 mx.example.test ESMTP\r\n", b"250-mx.example.test\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n",
+                 b"550 5.1.1  two spaces kept \r\n", b"421-4.7.0 one\r\n421-4.7.0 two\r\n421 4.7.0 three\r\n",
+                 b"250\r\n", b"354 \r\n", b"250-2.1.0 a\r\n250 2.1.5 b\r\n", b"250-first\r\n250 2.0.0 second\r\n"):
+        (reply,) = ReplyReader().feed(data)
+        assert "".join(f"{line}\r\n" for line in reply.wire_lines()).encode() == data
+
+
+def test_parse_reply_keeps_wire_lines_too():
+    reply = parse_reply(["250-2.0.0 first line", "250 second line"])
+    assert reply.wire_lines() == ["250-2.0.0 first line", "250 second line"]
+    assert reply == Reply(250, ("first line", "second line"), "2.0.0")  # same reply, whatever its spelling

@@ -72,3 +72,19 @@ def test_chunks_are_cut_into_lines_across_boundaries():
     assert [(ln.direction, ln.text) for ln in t.lines] == [
         ("server", "220 hi"), ("client", "EHLO me"), ("client", "NOOP"),
         ("info", "the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5321 §2.3.8)")]
+
+
+def test_client_transcript_shows_reply_lines_as_received():
+    from tiny_peer import TinyPeer
+
+    def answer(line: str, state: dict) -> tuple[bytes, bool]:
+        if line.upper().startswith("QUIT"):
+            return b"221 2.0.0 Bye\r\n", True
+        return b"250-2.0.0 first line\r\n250 second line\r\n", False
+
+    from kit import SMTPSession
+
+    with TinyPeer(b"220 peer.example.test ESMTP\r\n", answer) as peer:
+        with SMTPSession(peer.host, peer.port, timeout=5) as s:
+            s.noop()
+    assert s.transcript.server_lines()[1:3] == ["250-2.0.0 first line", "250 second line"]

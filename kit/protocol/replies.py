@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import RemoteProtocolError
 
@@ -27,11 +27,17 @@ _ENHANCED = re.compile(r"([245])\.([0-9]{1,3})\.([0-9]{1,3})(?: |\Z)")
 
 @dataclass(frozen=True)
 class Reply:
-    """A parsed reply: ``code``, ``enhanced`` status (or None) and the text ``lines``."""
+    """A parsed reply: ``code``, ``enhanced`` status (or None) and the text ``lines``.
+
+    ``raw``: the lines exactly as they came off the wire (without CRLF), when the reply was
+    parsed; a transcript shows these, not a reconstruction. Two replies that say the same
+    thing are equal however they were spelt, so ``raw`` takes no part in comparisons.
+    """
 
     code: int
     lines: tuple[str, ...] = ("",)
     enhanced: str | None = None
+    raw: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 100 <= self.code <= 599:
@@ -71,8 +77,19 @@ class Reply:
         return len(self.lines) > 1
 
     def wire_lines(self) -> list[str]:
-        """The reply as sent on the wire, one string per line, without CRLF."""
+        """The reply as sent on the wire, one string per line, without CRLF: the lines as
+        received for a parsed reply, else formatted (the enhanced code on every line)."""
+        if self.raw is not None:
+            return list(self.raw)
         return format_reply(self.code, self.lines, self.enhanced)
+
+    @property
+    def summary(self) -> str:
+        """The reply on one line, code and enhanced code kept: ``550 5.1.1 <b@x>: User unknown``
+        (the lines of a multi-line reply joined by spaces)."""
+        head = f"{self.code} {self.enhanced}" if self.enhanced else str(self.code)
+        text = " ".join(line.strip() for line in self.lines if line.strip())
+        return f"{head} {text}" if text else head
 
     def __str__(self) -> str:
         return "\n".join(self.wire_lines())
@@ -121,7 +138,7 @@ def parse_reply(lines: str | bytes | Iterable[str | bytes]) -> Reply:
             enhanced = ecode
         texts.append(text)
     assert code is not None
-    return Reply(code, tuple(texts), enhanced)
+    return Reply(code, tuple(texts), enhanced, raw=tuple(raw))
 
 
 def format_reply(code: int, text: str | Iterable[str] = "", enhanced: str | None = None) -> list[str]:
