@@ -10,24 +10,32 @@ from ._exercise import Exercise
 from ._registry import register
 from ._tests import Outcome, Test
 
-#: The journey the notebook describes, one step per entry, and the role that step plays.
+#: The journey the notebook describes, one step per entry: the role that step plays, other roles
+#: that are right too, and a hint for a wrong answer. The hint restates the question to ask about
+#: the step and never names the role, so that feedback cannot be read off as the answer key.
 JOURNEY = (
-    ("Alice writes the mail in Thunderbird on her laptop.", "MUA",
-     "the program a person reads and writes mail with is the Mail User Agent"),
-    ("Thunderbird hands it to smtp.uni.example on port 587, after logging in.", "MSA",
-     "port 587 with a login is message submission (RFC 6409): the Mail Submission Agent"),
+    ("Alice writes the mail in Thunderbird on her laptop.", "MUA", (),
+     "which program does a person use to write and read mail?"),
+    ("Thunderbird hands it to smtp.uni.example on port 587, after logging in.", "MSA", (),
+     "port 587 after a login is message submission (RFC 6409 §3.1): which agent accepts mail from its own "
+     "users and checks it before it travels on?"),
     ("smtp.uni.example looks up the MX record of example.org and connects to mx.example.org "
-     "on port 25.", "MTA", "a server that relays mail onward to another server is a Mail Transfer Agent"),
-    ("mx.example.org accepts the mail because example.org is its own domain.", "MX",
-     "the server named by the recipient domain's MX record is the mail exchanger"),
-    ("Dovecot on the same host files the mail into Bob's mailbox (over LMTP).", "MDA",
-     "whoever puts the mail into the mailbox is the Mail Delivery Agent"),
-    ("Bob reads it on his phone over IMAP.", "MUA", "Bob's mail app is a Mail User Agent too"),
+     "on port 25.", "MTA", (),
+     "here the university's server passes the mail on to another organisation's server, as a client on "
+     "port 25 (RFC 5321 §2.3.10)"),
+    # an MX *is* an MTA (RFC 5321 §2.3.10, §5.1): both answers are right; MX is the more specific one
+    ("mx.example.org accepts the mail because example.org is its own domain.", "MX", ("MTA",),
+     "this server is named by the MX record of the recipient's domain (RFC 5321 §5.1)"),
+    ("Dovecot on the same host files the mail into Bob's mailbox (over LMTP).", "MDA", (),
+     "which agent puts a mail into the recipient's mailbox?"),
+    ("Bob reads it on his phone over IMAP.", "MUA", (), "a person reads mail with this app: which agent is it?"),
 )
 ROLES = ("MUA", "MSA", "MTA", "MX", "MDA")
+#: What a wrong step shows as "expected": the choices, not the answer.
+_CHOICES = "one of " + ", ".join(ROLES)
 
 
-def _step_test(index: int, role: str, why: str) -> Test:
+def _step_test(index: int, role: str, also: tuple[str, ...], why: str) -> Test:
     def judge(call) -> Outcome:
         got = call()
         shown = "name_the_roles()"
@@ -37,11 +45,11 @@ def _step_test(index: int, role: str, why: str) -> Test:
             return Outcome(False, f"the journey has {len(JOURNEY)} steps; return one role per step",
                            shown, f"{len(JOURNEY)} roles", got)
         answer = got[index]
+        step = f"step {index + 1}: {JOURNEY[index][0]}"
         if type(answer) is not str or answer.strip().upper() not in ROLES:
-            return Outcome(False, f"step {index + 1}: use one of {', '.join(ROLES)}", shown, role, answer)
-        ok = answer.strip().upper() == role
-        return Outcome(ok, "" if ok else f"step {index + 1}: {why}", f"step {index + 1}: {JOURNEY[index][0]}",
-                       role, answer)
+            return Outcome(False, f"step {index + 1}: use one of {', '.join(ROLES)}", step, _CHOICES, answer)
+        ok = answer.strip().upper() in (role, *also)
+        return Outcome(ok, "" if ok else f"step {index + 1}: {why}", step, role if ok else _CHOICES, answer)
 
     return Test(f"step {index + 1}", 1, judge)
 
@@ -52,6 +60,6 @@ NAME_THE_ROLES = register(Exercise(
     function="name_the_roles",
     hint="Ask of each step: does a person use it (MUA), does it accept mail from its own users (MSA), "
          "does it pass mail on to another server (MTA), is it the server a domain's MX record names (MX), "
-         "or does it put the mail into a mailbox (MDA)?",
-    tests=tuple(_step_test(i, role, why) for i, (_, role, why) in enumerate(JOURNEY)),
+         "or does it put the mail into a mailbox (MDA)? An MX is an MTA too: either counts for that step.",
+    tests=tuple(_step_test(i, role, also, why) for i, (_, role, also, why) in enumerate(JOURNEY)),
 ))

@@ -9,13 +9,15 @@ missing QUIT), and that diagnosis is added to the feedback.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from ..server import LabServer, mailbox_full, unknown_user
+from ..server.controller import sockets_from
 from ..transcript import BARE_LF_NOTE
 from ._errors import CallError, NotAttempted
 from ._exercise import Exercise
 from ._expected import expected
+from ._pieces import PiecesRelay
 from ._registry import register
 from ._tests import Case, Outcome, Test, format_call
 from ._wire import all_exchanges, exchanges, rcpt_address, verb
@@ -30,15 +32,41 @@ def judge_server(**settings):
         yield server
 
 
-def diagnose(server: LabServer) -> str:
-    """What the transcript shows went wrong, in a sentence, or ''."""
+@contextmanager
+def relayed_server(**settings):
+    """A judge server behind a `PiecesRelay` (replies in pieces, a multi-line greeting): yields
+    ``(server, relay)``; the student's code connects to the relay. The server listens on the
+    judge's own loopback (no socket provider), where the relay reaches it; the relay listens
+    where the student's code runs (under the grader, the kernel's private loopback)."""
+    with ExitStack() as stack:
+        with sockets_from(None):  # type: ignore[arg-type]  # None: a plain socket, no provider
+            server = stack.enter_context(judge_server(**settings))
+        relay = stack.enter_context(PiecesRelay(server.host, server.port))
+        yield server, relay
+
+
+def early_note(relay: PiecesRelay | None) -> str:
+    """What a client that reads one ``recv()`` per reply did, in a sentence, or ''."""
+    if relay is None or not relay.early:
+        return ""
+    return (f"your client sent {relay.early[0]!r} before the whole reply had arrived: one recv() is not one "
+            "reply. A reply may come in several pieces and span several lines (220-... then 220 ...); read "
+            "until you have a whole line with a space after the code (RFC 5321 §4.2.1)")
+
+
+def diagnose(server: LabServer, relay: PiecesRelay | None = None) -> str:
+    """What the transcript (and the relay) shows went wrong, in a sentence, or ''."""
+    early = early_note(relay)
+    if early:
+        return early
     t = server.transcripts.last
     if t is None:
         return "your function never connected to the server"
     text = t.to_text()
     client = [c.upper() for c in t.client_lines()]
-    if BARE_LF_NOTE in text:
-        return "your lines end in \\n alone; every SMTP line must end in \\r\\n (RFC 5321 §2.3.8)"
+    if BARE_LF_NOTE in text or (relay is not None and relay.bare_lf):
+        return ("your lines end in \\n alone; every SMTP line must end in \\r\\n (RFC 5321 §2.3.8), the lines "
+                "of the message too: turn its \\n line ends into \\r\\n before you send it")
     if not any(c.startswith(("HELO", "EHLO")) for c in client):
         return "your client never introduced itself with HELO or EHLO"
     if not any(c.startswith("MAIL FROM:") for c in client):
@@ -50,13 +78,13 @@ def diagnose(server: LabServer) -> str:
     return ""
 
 
-def _call_and_diagnose(call, server: LabServer, *args):
+def _call_and_diagnose(call, server: LabServer, *args, relay: PiecesRelay | None = None):
     try:
         return call(*args)
     except NotAttempted:
         raise  # a stub: nothing on the wire to explain
     except CallError as exc:
-        why = diagnose(server)
+        why = diagnose(server, relay)
         if why:
             exc.args = (f"{exc.args[0] if exc.args else exc}. On the wire: {why}",)
         raise
@@ -66,14 +94,22 @@ def _message(subject: str, body: str, to: list[str]) -> str:
     return f"From: {SENDER}\r\nTo: {', '.join(to)}\r\nSubject: {subject}\r\n\r\n{body}"
 
 
-def _wire_test(name: str, points: float, recipients: list[str], subject: str, body: str) -> Test:
-    message = _message(subject, body, recipients)
+def _wire_test(name: str, points: float, recipients: list[str], subject: str, body: str,
+               newline: str = "\r\n") -> Test:
+    """The whole dialogue through a `PiecesRelay`; ``newline="\\n"`` hands over a message with bare
+    LF line ends, which the client must send as CRLF (the statement promises either)."""
+    message = _message(subject, body, recipients).replace("\r\n", newline)
 
     def judge(call) -> Outcome:
-        with judge_server() as server:
-            args = (server.host, server.port, SENDER, recipients, message)
+        with relayed_server() as (server, relay):
+            args = (relay.host, relay.port, SENDER, recipients, message)
             shown = format_call(call.__name__, ("HOST", "PORT", SENDER, recipients, message))
-            got = _call_and_diagnose(call, server, *args)
+            got = _call_and_diagnose(call, server, *args, relay=relay)
+            relay.wait_idle(0.5)
+            early = early_note(relay)
+            if early:
+                return Outcome(False, early, shown, "whole replies read before the next command",
+                               f"{relay.early[0]!r} sent early")
             stored = server.mailbox.messages()
             why = diagnose(server)
             if len(stored) != 1:
@@ -85,15 +121,17 @@ def _wire_test(name: str, points: float, recipients: list[str], subject: str, bo
             if list(env.rcpt_tos) != recipients:
                 return Outcome(False, "send one RCPT TO:<...> per recipient, in order", shown, recipients,
                                list(env.rcpt_tos))
+            if BARE_LF_NOTE in server.transcripts.last.to_text() or relay.bare_lf:
+                told = (" The message you were given has \\n line ends: turn every line end into \\r\\n "
+                        "before you send it." if newline == "\n" else "")
+                return Outcome(False, "end every line with \\r\\n, not \\n (RFC 5321 §2.3.8)." + told, shown,
+                               "CRLF line ends", "bare LF")
             stored_body = stored[0].message.get_payload(decode=True).decode("utf-8", "replace")
             expected_body = body.replace("\r\n", "\n")
             if stored_body.rstrip("\n") != expected_body.rstrip("\n"):
                 hint = ("lines that start with '.' must be sent with the dot doubled (RFC 5321 §4.5.2)"
                         if "\n." in "\n" + expected_body else "the body arrived changed")
                 return Outcome(False, hint, shown, expected_body, stored_body)
-            if BARE_LF_NOTE in server.transcripts.last.to_text():
-                return Outcome(False, "end every line with \\r\\n, not \\n (RFC 5321 §2.3.8)", shown,
-                               "CRLF line ends", "bare LF")
             final = [r for r in server.transcripts.last.replies() if r.code != 221][-1]
             expected_final = final.wire_lines()[-1]
             if type(got) is not str or got.strip() != expected_final:
@@ -130,9 +168,10 @@ def _quit_test() -> Test:
     """QUIT after the whole dialogue: a connect-and-QUIT earns nothing here."""
 
     def judge(call) -> Outcome:
-        with judge_server() as server:
-            _call_and_diagnose(call, server, server.host, server.port, SENDER, ["bob@example.test"],
-                               _message("bye", "Bye.\r\n", ["bob@example.test"]))
+        with relayed_server() as (server, relay):
+            _call_and_diagnose(call, server, relay.host, relay.port, SENDER, ["bob@example.test"],
+                               _message("bye", "Bye.\r\n", ["bob@example.test"]), relay=relay)
+            relay.wait_idle(0.5)
             last = server.transcripts.last
             pairs = exchanges(last) if last else []
             commands = [c.upper() for c, _ in pairs]
@@ -142,7 +181,7 @@ def _quit_test() -> Test:
                                shown, "QUIT", commands[-1] if commands else None)
             missing = _dialogue_before_quit(pairs)
             if missing or len(server.mailbox.messages()) != 1:
-                why = diagnose(server) or f"{missing or 'the message'} was missing or refused"
+                why = diagnose(server, relay) or f"{missing or 'the message'} was missing or refused"
                 return Outcome(False, "QUIT ends a session that did its work: HELO/EHLO, MAIL FROM, RCPT TO, "
                                f"DATA and the message, then QUIT (RFC 5321 §3.3); before your QUIT: {why}",
                                shown, "the whole dialogue, then QUIT", [verb(c) or c for c in commands])
@@ -157,14 +196,17 @@ SEND_MAIL_RAW = register(Exercise(
     function="send_mail_raw",
     hint="Connect with socket.create_connection((host, port)); read the 220 greeting; send HELO, MAIL "
          "FROM:<...>, one RCPT TO:<...> per recipient and DATA, each ending in \\r\\n and each followed by "
-         "reading the reply; send the message with leading dots doubled, then \\r\\n.\\r\\n; return the "
-         "reply to the dot; QUIT.",
+         "reading the whole reply (lines until one with a space after the code: a reply may arrive in pieces "
+         "and span lines); send the message with \\r\\n line ends and leading dots doubled, then "
+         "\\r\\n.\\r\\n; return the reply to the dot; QUIT.",
     time_limit=5.0,
     tests=(
         _wire_test("one recipient", 2, ["bob@example.test"], "Hello", "Hi Bob!\r\nSee you.\r\n"),
         _wire_test("two recipients", 1, ["bob@example.test", "carol@example.test"], "Both", "Hi both.\r\n"),
         _wire_test("lines that start with a dot", 2, ["bob@example.test"], "Dots",
                    ".hidden line\r\n..two dots\r\n.\r\nafter a lone dot\r\n"),
+        _wire_test("a message with \\n line ends", 1, ["bob@example.test"], "Plain",
+                   "Written with \\n only.\r\n.and a dot\r\n", newline="\n"),
         _quit_test(),
     ),
 ))
@@ -190,6 +232,10 @@ DOT_STUFF = register(Exercise(
          "with '.', the first line included. Nothing else changes.",
     tests=tuple(Case(name, (text,), expected("dialogue.dot_stuff", name, text)) for name, text in _STUFF),
 ))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 #: Replies about a command's syntax or order rather than its recipient (RFC 5321 §4.2.2), or none.
@@ -230,6 +276,14 @@ def _many_test(name: str, points: float, recipients: list[str], refuse: list, de
                                {r: f"{code} to RCPT TO" for r, code in malformed.items()} or on_wire)
             stored = server.mailbox.messages()
             client = [verb(c) for c, _ in pairs]
+            transactions = sum(1 for c, code in pairs if verb(c) == "MAIL" and (code or 0) // 100 == 2)
+            if transactions > 1 or len(stored) > 1:
+                return Outcome(False, "send the message once, in one transaction: one MAIL FROM, a RCPT TO for "
+                               "every recipient, then one DATA; the server delivers a copy to each accepted "
+                               f"recipient (RFC 5321 §3.3). You started {transactions} transactions and the "
+                               f"server stored {_count(len(stored), 'message')}", shown,
+                               "1 transaction, 1 message" if delivered else "1 transaction, no message",
+                               f"{transactions} transactions, {_count(len(stored), 'message')}")
             if not delivered:
                 if "DATA" in client:
                     return Outcome(False, "no recipient was accepted, so there is nothing to send: do not send "

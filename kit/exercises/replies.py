@@ -11,6 +11,7 @@ from ._exercise import Exercise
 from ._expected import expected
 from ._registry import register
 from ._tests import Case
+from ._values import explained
 
 _PARSE_SAMPLES = [
     ("a one-line reply", ["250 2.1.5 Ok"]),
@@ -20,7 +21,27 @@ _PARSE_SAMPLES = [
     ("a greeting", ["220 smarthost.example.test ESMTP Postfix"]),
     ("digits that are not an enhanced code", ["250 1.2 things"]),
     ("an enhanced code whose class does not match", ["250 5.1.1 odd"]),
+    # RFC 3463 §2: subject and detail have one to three digits each (RFC 4954's 5.7.11, RFC 7505's 5.1.10)
+    ("a two-digit detail", ["538 5.7.11 Encryption required for requested authentication mechanism"]),
+    ("two-digit details on every line", ["550-5.1.10 Recipient address example.org has null MX",
+                                          "550 5.1.10 See RFC 7505"]),
 ]
+
+
+def _parse_diagnosis(lines: list[str]):
+    """Name the classic mistake: an enhanced code read with one digit per number (\\d\\.\\d\\.\\d)."""
+    code = lines[0][4:].split(" ", 1)[0]
+    numbers = code.split(".")
+    multi_digit = len(numbers) == 3 and any(len(n) > 1 for n in numbers)
+
+    def why(got) -> str | None:
+        if not multi_digit or type(got) is not dict or got.get("enhanced") == code:
+            return None
+        return (f"the enhanced code is {code}, not {got.get('enhanced')!r}: subject and detail have one to three "
+                "digits each (RFC 3463 §2), so a pattern like \\d\\.\\d\\.\\d stops too early")
+
+    return why
+
 
 PARSE_REPLY = register(Exercise(
     id="replies.parse_reply",
@@ -28,13 +49,15 @@ PARSE_REPLY = register(Exercise(
     function="parse_reply",
     hint="Every line starts with the same three digits; '-' after them means more lines follow, a space "
          "means the last line (RFC 5321 §4.2.1). An enhanced code (RFC 3463) such as 2.1.5 comes first in "
-         "the text, and its first digit equals the reply's first digit.",
-    tests=tuple(Case(name, (lines,), expected("replies.parse_reply", name, lines))
+         "the text, and its first digit equals the reply's first digit; its subject and detail have one to three "
+         "digits each (5.7.11).",
+    tests=tuple(Case(name, (lines,), expected("replies.parse_reply", name, lines),
+                     compare=explained(_parse_diagnosis(lines)))
                 for name, lines in _PARSE_SAMPLES),
 ))
 
 _CODES = [(250, "250: OK"), (354, "354: after DATA"), (221, "221: QUIT"), (421, "421: service not available"),
-          (451, "451: local error, e.g. greylisting"), (452, "452: too many recipients"),
+          (451, "451: local error, e.g. greylisting"), (452, "452: insufficient system storage"),
           (550, "550: mailbox unavailable"), (554, "554: transaction failed"),
           (150, "150: 1yz is not part of SMTP"), (620, "620: no such class")]
 
@@ -49,7 +72,7 @@ CLASSIFY = register(Exercise(
 
 _RETRY = [
     ("451 greylisting", "451 4.7.1 <b@example.test>: Recipient address rejected: Greylisted"),
-    ("452 mailbox full", "452 4.2.2 Mailbox full"),
+    ("452 4.2.2, a full mailbox reported as temporary", "452 4.2.2 Mailbox full"),
     ("421 closing", "421 4.3.2 Service not available, closing transmission channel"),
     ("550 unknown user", "550 5.1.1 <x@example.test>: Recipient address rejected: User unknown"),
     ("554 says 'try again' but is permanent", "554 5.7.1 Rejected, try again later"),
