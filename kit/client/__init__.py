@@ -2,7 +2,15 @@
 
 from .relay import forward
 from .send import SendResult, compose, send_mail
-from .session import SMTPClientError, SMTPConnectError, SMTPDisconnected, SMTPSession, SMTPTimeout, message_bytes
+from .session import (
+    SMTPClientError,
+    SMTPConnectError,
+    SMTPDisconnected,
+    SMTPProtocolError,
+    SMTPSession,
+    SMTPTimeout,
+    message_bytes,
+)
 
 __all__ = ["forward", "SendResult", "compose", "send_mail", "SMTPClientError", "SMTPConnectError", "SMTPDisconnected",
-           "SMTPSession", "SMTPTimeout", "message_bytes"]
+           "SMTPProtocolError", "SMTPSession", "SMTPTimeout", "message_bytes"]

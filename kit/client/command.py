@@ -42,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"smtpkit send: not accepted: {result.error}", file=sys.stderr)
         return 1
     for rcpt, reply in result.refused.items():
-        print(f"smtpkit send: refused {rcpt}: {reply.code} {reply.text}", file=sys.stderr)
+        print(f"smtpkit send: refused {rcpt}: {reply.summary}", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 
 from ..protocol import (
     EhloInfo,
+    RemoteProtocolError,
     Reply,
     ReplyReader,
     encode_data,
@@ -42,6 +43,11 @@ class SMTPConnectError(SMTPClientError, ConnectionError):
     """Nobody listens there (connection refused), or the address is unreachable."""
 
 
+class SMTPProtocolError(SMTPClientError, RemoteProtocolError):
+    """The server sent something that is not an SMTP reply (``+OK POP3 server ready``, an HTTP
+    page, ...): the dialogue cannot go on, so the client hangs up. Its fault, not ours."""
+
+
 def message_bytes(message: str | bytes | EmailMessage) -> bytes:
     """The message as bytes with CRLF line ends (an `EmailMessage` via its SMTP policy)."""
     if isinstance(message, EmailMessage):
@@ -67,6 +73,10 @@ class SMTPSession:
         self._reader = ReplyReader()
         self._replies: list[Reply] = []
         self._in_data = False
+        #: The reply after which the server closed the connection (a 421, RFC 5321 §3.8), if any.
+        self.closed_after: Reply | None = None
+        self._last_reply: Reply | None = None
+        self._broken: SMTPProtocolError | None = None
         if connect:
             self.connect()
 
@@ -75,6 +85,8 @@ class SMTPSession:
         """Open the TCP connection and read the greeting (220, or 421/554 if refused)."""
         if self._sock is not None:
             raise SMTPClientError("already connected")
+        self.closed_after, self._last_reply, self._broken = None, None, None
+        self._reader, self._replies = ReplyReader(), []
         try:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except TimeoutError:
@@ -114,41 +126,99 @@ class SMTPSession:
         self.close()
 
     # -- the wire -------------------------------------------------------------------------
+    def _not_connected(self) -> SMTPClientError:
+        """The error for a command when there is no connection, saying why there is none."""
+        if self._broken is not None:
+            return self._broken
+        if self.closed_after is not None:
+            return SMTPDisconnected(f"not connected: the server closed the connection after "
+                                    f"{self.closed_after.summary}")
+        return SMTPDisconnected("not connected")
+
+    def _hung_up(self, how: str) -> SMTPDisconnected:
+        """The server closed the connection: say so, naming its last word if it was a refusal."""
+        self.close()
+        last = self._last_reply
+        if last is not None and not last.is_positive and not last.is_intermediate:
+            self.closed_after = self.closed_after or last
+            return SMTPDisconnected(f"{how}, after {last.summary}")
+        return SMTPDisconnected(how)
+
     def _send(self, data: bytes, shown: list[str]) -> None:
         if self._sock is None:
-            raise SMTPDisconnected("not connected")
+            raise self._not_connected()
         for line in shown:
             self.transcript.add("client", line)
         try:
             self._sock.sendall(data)
         except OSError as exc:
-            self.close()
-            raise SMTPDisconnected(f"the server closed the connection ({exc})") from None
+            self._read_what_is_left()
+            if self._replies:  # the server hung up, but its last words are still to be read
+                self.close()
+                return
+            raise self._hung_up(f"the server closed the connection ({exc.strerror or exc})") from None
+
+    def _read_what_is_left(self, limit: int = 65536) -> None:
+        """After a failed write: read what the server sent before it hung up (a 421, say),
+        briefly and boundedly, so that its reason is not lost."""
+        try:
+            self._sock.settimeout(0.5)
+            got = 0
+            while got < limit:
+                chunk = self._sock.recv(limit)
+                if not chunk:
+                    break
+                got += len(chunk)
+                self._replies.extend(self._reader.feed(chunk))
+        except (OSError, RemoteProtocolError):
+            pass
 
     def read_reply(self) -> Reply:
-        """Read the next complete reply (multi-line replies are joined)."""
+        """Read the next complete reply (multi-line replies are joined).
+
+        Raises `SMTPProtocolError` (after recording the line and hanging up) if what comes
+        is not an SMTP reply, `SMTPDisconnected` if the server hangs up, `SMTPTimeout`."""
         while not self._replies:
             if self._sock is None:
-                raise SMTPDisconnected("not connected")
+                raise self._not_connected()
             try:
                 chunk = self._sock.recv(65536)
             except TimeoutError:
                 raise SMTPTimeout(f"no reply within {self.timeout}s") from None
             except OSError as exc:
-                self.close()
-                raise SMTPDisconnected(f"the server closed the connection ({exc.strerror or exc})") from None
+                raise self._hung_up(f"the server closed the connection ({exc.strerror or exc})") from None
             if not chunk:
-                self.close()
-                raise SMTPDisconnected("the server closed the connection")
-            self._replies.extend(self._reader.feed(chunk))
+                raise self._hung_up("the server closed the connection")
+            try:
+                self._replies.extend(self._reader.feed(chunk))
+            except RemoteProtocolError as exc:
+                self._replies.extend(exc.replies)  # what came before the bad line still counts
+                self._broken = self._not_smtp(exc)
+                if not self._replies:
+                    raise self._broken from None
         reply = self._replies.pop(0)
         for line in reply.wire_lines():
             self.transcript.add("server", line)
+        self._last_reply = reply
         if reply.code == 354:
             self._in_data = True
         if reply.code in (221, 421):  # the server closes the channel after these (§3.8, §4.2.2)
+            if reply.code == 421:
+                self.closed_after = reply
             self.close()
         return reply
+
+    def _not_smtp(self, exc: RemoteProtocolError) -> SMTPProtocolError:
+        """Record what the peer said that is not SMTP, hang up, and make the error to raise."""
+        for line in exc.lines:
+            self.transcript.add("server", line)
+        said = exc.lines[0] if exc.lines else ""
+        shown = said if len(said) <= 80 else said[:77] + "..."
+        message = (f"the server's reply is not SMTP: {shown!r} (RFC 5321 §4.2: a reply starts with a "
+                   f"three-digit code)" if exc.lines else f"the server's reply is not SMTP: {exc}")
+        self.transcript.add("info", message + "; hanging up")
+        self.close()
+        return SMTPProtocolError(message)
 
     def command(self, line: str) -> Reply:
         """Send one command line (CRLF added) and return the server's reply."""

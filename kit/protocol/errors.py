@@ -21,4 +21,14 @@ class LocalProtocolError(ProtocolError):
 
 
 class RemoteProtocolError(ProtocolError):
-    """The peer sent something that is not valid SMTP."""
+    """The peer sent something that is not valid SMTP.
+
+    ``lines``: the offending lines as received (when a reader knows them); ``replies``: the
+    complete replies a reader had parsed before it met them, so that none is lost.
+    """
+
+    def __init__(self, message: str, reply: str = "501 5.5.4 Syntax error in parameters", *,
+                 lines: tuple[str, ...] = (), replies: list | None = None) -> None:
+        super().__init__(message, reply)
+        self.lines = lines
+        self.replies = replies if replies is not None else []

@@ -166,17 +166,21 @@ class ReplyReader:
         self._max_line = max_line
 
     def feed(self, data: bytes) -> list[Reply]:
-        """Add received bytes; return the replies that are now complete."""
+        """Add received bytes; return the replies that are now complete.
+
+        Raises `RemoteProtocolError` for a line that is not part of a reply (``+OK`` from a
+        POP3 server, say); the error carries the offending ``lines`` and the ``replies``
+        completed before them."""
         self._buffer += data
         replies = []
         while True:
             nl = self._buffer.find(b"\n")
             if nl < 0:
                 if len(self._buffer) > self._max_line:
-                    raise RemoteProtocolError(f"reply line longer than {self._max_line} octets")
+                    raise RemoteProtocolError(f"reply line longer than {self._max_line} octets", replies=replies)
                 break
             if nl > self._max_line:
-                raise RemoteProtocolError(f"reply line longer than {self._max_line} octets")
+                raise RemoteProtocolError(f"reply line longer than {self._max_line} octets", replies=replies)
             raw = bytes(self._buffer[: nl + 1])
             del self._buffer[: nl + 1]
             line = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
@@ -184,7 +188,10 @@ class ReplyReader:
             m = _LINE.match(line)
             if not m or m.group(2) != "-":
                 lines, self._pending = self._pending, []
-                replies.append(parse_reply(lines))
+                try:
+                    replies.append(parse_reply(lines))
+                except RemoteProtocolError as exc:
+                    raise RemoteProtocolError(str(exc), exc.reply, lines=tuple(lines), replies=replies) from None
         return replies
 
     @property
