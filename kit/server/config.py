@@ -43,6 +43,10 @@ class LabConfig:
     implicit_tls: bool = False
     #: AUTH PLAIN and LOGIN (RFC 4954) for these user -> password pairs.
     auth: dict[str, str] | None = None
+    #: Who may act as whom with AUTH PLAIN's authorization identity (RFC 4616 §2):
+    #: ``{"alice": ["bob"]}`` lets alice, logged in with her own password, act as bob. Anyone
+    #: may act as themselves; every other authorization identity is refused (535 5.7.8).
+    auth_act_as: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Offer AUTH only after STARTTLS (the safe default; switch off to teach why it matters).
     auth_require_tls: bool = True
     #: Refuse MAIL until the client has authenticated (530 5.7.0), as a submission server does.
@@ -65,6 +69,8 @@ class LabConfig:
             raise ValueError("idle_timeout must be positive")
         if self.tls and self.implicit_tls:
             raise ValueError("tls (STARTTLS) and implicit_tls exclude each other (RFC 8314 §3)")
+        self.auth_act_as = {user: tuple(others) if not isinstance(others, str) else (others,)
+                            for user, others in (self.auth_act_as or {}).items()}
         if self.require_auth and not self.auth:
             raise ValueError("require_auth needs auth={user: password}")
         if self.port is not None and not 0 <= self.port <= 65535:

@@ -15,13 +15,15 @@ Policy (local domains, users, storage) lives in `LabHandler`.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import collections
 import functools
 import re
 import ssl
 from typing import TYPE_CHECKING
 
-from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, syntax
 
 from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_bdat, parse_command, split_enhanced
 from .behaviours import STAGES, Behaviour
@@ -553,6 +555,61 @@ class LabSMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
         await self.push(status)
+
+    # -- STARTTLS (RFC 3207) and AUTH PLAIN (RFC 4954, RFC 4616) ------------------------------
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str | None) -> None:
+        """STARTTLS, refused for good where it can never work (aiosmtpd answers ``454``, "try
+        again later", and on a second STARTTLS even starts another handshake):
+
+        * TLS already on, from the first byte (implicit TLS, RFC 8314 §3) or after an earlier
+          STARTTLS: ``503 5.5.1``. RFC 3207 §4.2 forbids the client to start TLS again; RFC
+          5321 §4.2.4/§4.3.2 answer a command that is valid but out of sequence with 503 (Bad
+          sequence of commands), and RFC 3463 X.5.1 is "invalid command". 454 would be wrong:
+          it promises that a later try may work, and on this connection it never will.
+        * no TLS here at all (not offered in EHLO): ``502 5.5.1`` (command not implemented).
+        """
+        if arg:
+            await self.push("501 5.5.4 Syntax: STARTTLS (RFC 3207 §4: no parameters)")
+            return
+        if self._tls_protocol is not None or self.session.ssl is not None:
+            await self.push("503 5.5.1 Error: TLS already active (RFC 3207 §4.2)")
+            return
+        if not self.tls_context:
+            await self.push("502 5.5.1 Error: command not implemented")
+            return
+        await super().smtp_STARTTLS(arg)
+
+    async def auth_PLAIN(self, _, args: list[str]) -> AuthResult:
+        """AUTH PLAIN: ``authzid NUL authcid NUL passwd`` (RFC 4616 §2). aiosmtpd drops the
+        authorization identity; RFC 4616 §2 has the server check the password of authcid *and*
+        that authcid may act as authzid. Empty authzid: act as oneself. Any other is refused with
+        ``535 5.7.8`` (RFC 4954 §6: "invalid or insufficient authentication credentials")
+        unless ``auth_act_as`` allows it; then the session acts as authzid."""
+        if len(args) == 1:
+            blob = await self.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False)
+        else:
+            try:
+                blob = base64.b64decode(args[1].encode(), validate=True)
+            except (binascii.Error, ValueError):
+                await self.push("501 5.5.2 Error: cannot decode base64")
+                return AuthResult(success=False, handled=True)
+        parts = blob.split(b"\0")
+        if len(parts) != 3:
+            await self.push("501 5.5.2 Error: AUTH PLAIN wants authzid NUL authcid NUL password (RFC 4616 §2)")
+            return AuthResult(success=False, handled=True)
+        authzid, authcid, password = parts
+        result = self._authenticate("PLAIN", LoginPassword(authcid, password))
+        if not result.success or not authzid:
+            return result
+        acting, user = authzid.decode("utf-8", "replace"), authcid.decode("utf-8", "replace")
+        if acting == user or acting in self.config.auth_act_as.get(user, ()):
+            return AuthResult(success=True, auth_data=acting)
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 Error: authentication failed: not authorized to act as "
+                                  "that authorization identity (RFC 4616 §2)")
 
     @syntax("HELP [command]")
     async def smtp_HELP(self, arg: str | None) -> None:
