@@ -38,11 +38,17 @@ def load_hidden(path: str | Path) -> dict[str, list[TestLike]]:
         raise ImportError(f"cannot import hidden tests from {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses defined in the file need their module registered
+    # No bytecode beside the file: a __pycache__/*.pyc would hold every hidden input and answer
+    # wherever the file lies, readable by whoever can read that folder.
+    writes_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
     try:
         spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     hidden = getattr(module, "HIDDEN", None)
     if not isinstance(hidden, dict):
         raise TypeError(f"{path} must define HIDDEN = {{'exercise.id': [Case(...), ...]}}")

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from email.utils import getaddresses, parsedate_to_datetime
 
 from ..client import send_mail
+from ..server.controller import own_sockets
 from ._exercise import Exercise
 from ._expected import expected as expected_value
 from ._registry import register
@@ -173,7 +174,8 @@ def _server_test() -> Test:
         problem = problems_of(text, *args)
         if problem:
             return Outcome(False, problem, shown, "a valid message", text)
-        with judge_server() as server:
+        # the judge itself sends the student's message: the server is the judge's, not the kernel's
+        with own_sockets(), judge_server() as server:
             result = send_mail(server.host, server.port, SENDER, recipients, text)
             if not result.ok:
                 return Outcome(False, f"the lab server did not accept it: {result.error}", shown, "250", result.error)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..exercises import Registry
 from .assignment import load_assignment
 from .errors import GradingError
 from .feedback import write_feedback
@@ -49,13 +50,14 @@ def grade(submissions: Path, out: Path | None = None, *, notebooks: Path = Path(
           hidden: Path | None = None, workers: int | None = None, limits: Limits | None = None,
           unsafe_no_sandbox: bool = False, hide: tuple[str, ...] = (),
           on_progress: Callable[[int, int, str], None] | None = None,
-          warn: Callable[[str], None] | None = None) -> ClassReport:
+          warn: Callable[[str], None] | None = None, registry: Registry | None = None
+          ) -> ClassReport:
     """Grade the class in ``submissions``; write the outputs into ``out`` when given.
 
     Kernels run sandboxed (``isolation``); where that is impossible this raises GradingError
     unless ``unsafe_no_sandbox`` says to run students' code without it. ``hide``: more paths
-    kernels must not see."""
-    assignment = load_assignment(Path(notebooks), Path(hidden) if hidden else None)
+    kernels must not see; ``registry``: the exercises (the course's by default)."""
+    assignment = load_assignment(Path(notebooks), Path(hidden) if hidden else None, registry)
     if unsafe_no_sandbox:
         assignment.warnings.append(UNSAFE_WARNING)
     else:

@@ -216,6 +216,7 @@ def results_dict(report: ClassReport) -> dict[str, Any]:
             "notebook_timeout": limits.notebook_timeout, "memory_mb": limits.memory_mb,
             "cpu_seconds": limits.cpu_limit,
             "file_size_mb": limits.file_size_mb, "network": report.network,
+            "isolation": report.sandbox.describe(),
             "hidden": assignment.hidden_path,
         },
         "seconds": round(report.seconds, 3),

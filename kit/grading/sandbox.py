@@ -124,6 +124,7 @@ def bwrap_args(plan: dict, sources: dict[str, str], connection_fd: int, passwd_f
              "--size", size, "--tmpfs", "/tmp", "--dir", "/tmp/work", "--dir", "/tmp/home",
              "--ro-bind-data", str(connection_fd), KERNEL_CONNECTION,
              "--ro-bind-data", str(passwd_fd), "/etc/passwd",
+             "--remount-ro", "/",  # bubblewrap's own root tmpfs has no size: read-only
              "--chdir", "/tmp/work", "--"]
     return args
 

@@ -34,6 +34,18 @@ def sockets_from(provider: Callable[[str, int], socket.socket]) -> Iterator[None
         _here.provider = previous
 
 
+@contextmanager
+def own_sockets() -> Iterator[None]:
+    """In this thread, lab servers bind in this process's own network again (a judge's server
+    that only the judge talks to, inside a ``sockets_from`` block)."""
+    previous = getattr(_here, "provider", None)
+    _here.provider = None
+    try:
+        yield
+    finally:
+        _here.provider = previous
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening-ready TCP socket on ``host:port`` (0 = any free port)."""
     provider = getattr(_here, "provider", None)
