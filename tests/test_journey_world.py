@@ -236,3 +236,27 @@ def test_clean_stop_and_rerunnable_start():
     assert all(_refused(p) for p in ports.values())
     leftover = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
     assert leftover == []
+
+
+def test_a_peer_that_does_not_speak_smtp_defers_then_bounces(world):
+    # Both MX hosts "answer" like a POP3 server (issue 13): each try is logged as deferred,
+    # the retry policy runs its course, the sender gets a bounce, and the worker never spins.
+    from tiny_peer import TinyPeer, pop3
+
+    saved = dict(world.ports)
+    errors_before = len(world.errors)
+    with TinyPeer(b"+OK POP3 server ready\r\n", pop3, max_connections=12) as peer:
+        world.ports["mx.example.org"] = world.ports["mx2.example.org"] = peer.port
+        try:
+            sent = world.send("alice@uni.example", "bob@example.org", subject="POP3 peer", body="x")
+            world.wait_until_idle(timeout=15)
+        finally:
+            world.ports.update(saved)
+    assert len(world.errors) == errors_before, world.errors[errors_before:]
+    journey = world.journey(sent)
+    attempts = journey.attempts()
+    assert [a.peer for a in attempts] == ["mx.example.org", "mx2.example.org"] * 3
+    assert all(a.outcome == "deferred" and "not SMTP" in a.reply and "+OK POP3" in a.reply for a in attempts)
+    assert any(e.kind == "gave up" for e in journey.events)
+    block = read_dsn(_dsn_for(world, "POP3 peer").message).recipient("bob@example.org")
+    assert block["Action"] == "failed"

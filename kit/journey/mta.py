@@ -12,7 +12,8 @@ What the replies mean for each recipient (RFC 5321 §4.2.1, §4.5.4.1):
 
 * 2yz after the final dot: the next hop took over; the recipient is done here.
 * 4yz: *deferred*; the entry stays queued and is tried again after the policy's wait. No
-  answer at all (connection refused, 421 greeting) makes the MTA try the next MX first.
+  answer at all (connection refused, 421 greeting, a peer that does not speak SMTP) makes
+  the MTA try the next MX first.
 * 5yz: *failed* at once; the sender gets a DSN (`kit.journey.bounce`) with the reply as
   ``Diagnostic-Code``, sent with ``MAIL FROM:<>`` (§4.5.5) through the same queue.
 * After the last try, deferred recipients fail too ("gave up").
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable
 from email.utils import make_msgid
 
-from ..client import SMTPClientError, SMTPSession
+from ..client import SMTPClientError, SMTPProtocolError, SMTPSession
 from ..protocol import Reply
 from ..server import LabServer
 from ..server.handler import new_queue_id
@@ -251,6 +252,10 @@ class MTA:
         try:
             try:
                 greeting = session.connect()
+            except SMTPProtocolError as exc:  # e.g. a POP3 server on that port: deferred, not a crash
+                text = f"{host}[{address}:{port}]: {exc}"
+                log(text, "deferred", "not an SMTP server; next MX")
+                raise _Problem(text, "4.5.0") from None
             except SMTPClientError as exc:
                 text = f"connect to {host}[{address}:{port}]: {exc}"
                 log(text, "deferred", f"no connection; try {entry.attempts + 1}")
@@ -305,6 +310,9 @@ class MTA:
             outcomes = {r.state for r in recipients}
             outcome = "ok" if outcomes == {DELIVERED} else "failed" if FAILED in outcomes else "deferred"
             log(_one_line(final), outcome, "relayed to the next hop" if state == DELIVERED else "message refused")
+        except SMTPProtocolError as exc:  # garbage in the middle of the dialogue (RFC 3463 X.5.0)
+            log(str(exc), "deferred", "not SMTP; hung up")
+            raise _Problem(f"{host}[{address}:{port}] broke the protocol: {exc}", "4.5.0") from None
         except SMTPClientError as exc:  # the connection broke in the middle
             log(str(exc), "deferred", "connection lost")
             raise _Problem(f"lost connection with {host}[{address}:{port}]: {exc}") from None
