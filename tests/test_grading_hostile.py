@@ -416,3 +416,42 @@ def test_the_launcher_isolates_as_an_ordinary_user_too():
         shutil.rmtree(folder, ignore_errors=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["65534", "refused", "['lo']", "False"]
+
+
+CHILDREN = r'''
+import os
+import time
+
+
+def children(count, megabytes):
+    """Children that each stay under the per-process limit, together over the kernel's memory."""
+    pids = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                data = b"\x01" * (megabytes * 1024 * 1024)  # touched, not just reserved
+                time.sleep(1.5)
+                os._exit(0 if data else 1)
+            except MemoryError:
+                os._exit(2)
+        pids.append(pid)
+    statuses = [os.waitpid(pid, 0)[1] for pid in pids]
+    done = sum(1 for s in statuses if os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0)
+    return "bounded" if done < count else "all %d children held %d MB each" % (count, megabytes)
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the memory cgroup needs a grader running as root")
+def test_children_and_tmpfs_count_against_the_memory_limit(tmp_path):
+    registry = Registry()
+    registry.register(Exercise("attack.children", "Children", (Case("bounded", (3, 500), "bounded"),),
+                               function="children", time_limit=30))
+    stub = "def children(n, mb):\n    raise NotImplementedError"
+    notebook(tmp_path / "released" / "01.ipynb", [("attack.children", stub)])
+    notebook(tmp_path / "subs" / "greedy.ipynb", [("attack.children", CHILDREN)])
+    report = grade(tmp_path / "subs", None, notebooks=tmp_path / "released", workers=1,
+                   registry=registry, limits=Limits(memory_mb=1200, notebook_timeout=120))
+    result = report.students[0].results["attack.children"]
+    assert result.passed, (result.tests[0].message, result.tests[0].got)
+    assert report.sandbox.cgroups, "no memory cgroup for the kernel"
