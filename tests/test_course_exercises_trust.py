@@ -3,8 +3,11 @@ answers; plus the helpers in kit.trust (SPF evaluator, local zones, DKIM, DMARC 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import kit.trace
 from kit.exercises import check
 from kit.trace import trace
 from kit.trust import (
@@ -29,7 +32,7 @@ def verdict(exercise_id: str, answer) -> tuple[str, list[str]]:
 def retry_ok(code, attempt):
     if code // 100 == 2:
         return "delivered"
-    if code // 100 == 4 and attempt < 6:
+    if code // 100 == 4 and attempt < 34:
         return min(1800 * 2 ** (attempt - 1), 14400)
     return "bounce"
 
@@ -39,12 +42,15 @@ def test_retry_policy_accepts_the_solution():
 
 
 @pytest.mark.parametrize("wrong, says", [
-    (lambda c, a: "delivered" if c // 100 == 2 else (min(1800 * 2 ** (a - 1), 14400) if a < 6 else "bounce"),
+    (lambda c, a: "delivered" if c // 100 == 2 else (min(1800 * 2 ** (a - 1), 14400) if a < 34 else "bounce"),
      "5yz is permanent"),
     (lambda c, a: retry_ok(c, 1) if c // 100 == 4 else retry_ok(c, a), "give up and bounce"),
-    (lambda c, a: 1800 * 2 ** (a - 1) if c // 100 == 4 and a < 6 else retry_ok(c, a), "never wait longer"),
-    (lambda c, a: 1800 * a if c // 100 == 4 and a < 6 else retry_ok(c, a), "3600 seconds" if False else "back-off"),
-    (lambda c, a: float(retry_ok(c, a)) if c // 100 == 4 and a < 6 else retry_ok(c, a), "int number of seconds"),
+    (lambda c, a: 1800 * 2 ** (a - 1) if c // 100 == 4 and a < 34 else retry_ok(c, a), "never wait longer"),
+    (lambda c, a: 1800 * a if c // 100 == 4 and a < 34 else retry_ok(c, a), "3600 seconds" if False else "back-off"),
+    (lambda c, a: float(retry_ok(c, a)) if c // 100 == 4 and a < 34 else retry_ok(c, a), "int number of seconds"),
+    # issue 13: the old rule gave up after 6 tries, 11.5 hours, where §4.5.4.1 asks for 4-5 days
+    (lambda c, a: "bounce" if c // 100 == 4 and a >= 6 else retry_ok(c, a), "at least 4-5 days"),
+    (lambda c, a: "bounce" if c // 100 == 4 and a >= 33 else retry_ok(c, a), "try 33 is not the last"),
     (lambda c, a: retry_ok(c, a) if c in (421, 450, 451, 452) or c // 100 != 4 else "bounce", "first digit"),
 ])
 def test_retry_policy_rejects(wrong, says):
@@ -60,12 +66,22 @@ def _name(text):
     return words[0].lower() if words else ""
 
 
+def _host_of(by, text):
+    name = _name(by).rstrip(".")
+    other = _name(text).rstrip(".")
+    seen = (text or "").partition("(")[2].replace("[", " ").replace("]", " ").replace(")", " ").split()
+    return (name == other or name.strip("[]") in seen
+            or ("." in name and "." in other and name.split(".")[-2:] == other.split(".")[-2:]))
+
+
 def forged_ok(message):
     hops = list(trace(message))
     for i in range(len(hops) - 2, -1, -1):
-        if _name(hops[i].by) != _name(hops[i + 1].from_):
-            return i
-        if hops[i + 1].delay_seconds is not None and hops[i + 1].delay_seconds < 0:
+        below, above = hops[i], hops[i + 1]
+        local = above.from_ is None
+        loopback = above.from_ is not None and any(a in above.from_.partition("(")[2] for a in ("127.0.0.1", "::1"))
+        links = local or _host_of(below.by, above.from_) or (loopback and _host_of(below.by, above.by))
+        if not links or (above.delay_seconds is not None and above.delay_seconds < -600):
             return i
     return None
 
@@ -95,13 +111,78 @@ def forged_case_sensitive(message):
     return None
 
 
+def forged_old_rule(message):
+    """The rule of the notebook before issue 13: the same first word, no negative delay."""
+    hops = list(trace(message))
+    for i in range(len(hops) - 2, -1, -1):
+        if _name(hops[i].by) != _name(hops[i + 1].from_):
+            return i
+        if hops[i + 1].delay_seconds is not None and hops[i + 1].delay_seconds < 0:
+            return i
+    return None
+
+
+def forged_localhost_by_name(message):
+    """Takes the HELO name 'localhost' for a local hand-over: a forger can say it too."""
+    hops = list(trace(message))
+    for i in range(len(hops) - 2, -1, -1):
+        below, above = hops[i], hops[i + 1]
+        if _name(above.from_) == "localhost":
+            continue
+        if not (above.from_ is None or _host_of(below.by, above.from_)
+                or ("127.0.0.1" in (above.from_ or "") and _host_of(below.by, above.by))):
+            return i
+        if above.delay_seconds is not None and above.delay_seconds < -600:
+            return i
+    return None
+
+
+def forged_without_addresses(message):
+    """Compares names only, never the address the upper server saw."""
+    hops = list(trace(message))
+    for i in range(len(hops) - 2, -1, -1):
+        below, above = hops[i], hops[i + 1]
+        name, other = _name(below.by), _name(above.from_)
+        same = name == other or ("." in name and "." in other and name.split(".")[-2:] == other.split(".")[-2:])
+        loopback = "127.0.0.1" in (above.from_ or "") and _name(below.by) == _name(above.by)
+        if not (above.from_ is None or same or loopback):
+            return i
+        if above.delay_seconds is not None and above.delay_seconds < -600:
+            return i
+    return None
+
+
+def test_forged_hop_rule_on_the_shipped_samples():
+    """The reference rule on real chains (kit/trace/samples) and the seed's own message."""
+    from kit.exercises.answers.trust import forged_hop
+    from kit.exercises.tracing import SEED_MESSAGE
+
+    samples = Path(kit.trace.__file__).parent / "samples"
+    found = {p.name: forged_hop(p.read_text("utf-8")) for p in samples.glob("*.eml")}
+    assert found == {
+        "spamassassin_nice_001_sendmail_postfix.eml": None,
+        "spamassassin_nice_002_exim_fetchmail.eml": None,  # -1 s skew, 127.0.0.1 hand-over, no-from field
+        "mha_o365_powermta.eml": None,  # one Exchange host under two names
+        # two 2018 Exchange fields spliced into a 2016 chain (notebook 05): the link breaks at hop 2
+        "mailparser_mail_test_1_qmail_postfix_o365.eml": 2,
+    }
+    assert forged_hop(SEED_MESSAGE) is None
+    assert forged_old_rule(SEED_MESSAGE) == 1  # what the issue found
+
+
 def test_forged_hop_accepts_the_solution():
     assert verdict("trust.forged_hop", forged_ok)[0] == "passed"
 
 
 @pytest.mark.parametrize("wrong, says", [
     (forged_from_bottom, "read from the top"),
-    (forged_names_only, "runs backwards"),
+    (forged_names_only, "backwards"),
+    # issue 13: the rule before it flagged honest chains
+    (forged_old_rule, "has no from clause"),
+    (forged_old_rule, "1 second before hop 5"),
+    (forged_old_rule, "outlook.com: one organisation's host under two names"),
+    (forged_localhost_by_name, "only the name the client gave in HELO"),
+    (forged_without_addresses, "the very address"),
     (forged_case_sensitive, "case-insensitive"),
     (lambda message: "hop 0", "as an int"),
 ])

@@ -53,7 +53,7 @@ def parse_reply(lines):
 def retry_policy(code, attempt):
     if code // 100 == 2:
         return "delivered"
-    if code // 100 == 4 and attempt < 6:
+    if code // 100 == 4 and attempt < 34:
         return min(1800 * 2 ** (attempt - 1), 14400)
     return "bounce"
 
@@ -91,8 +91,8 @@ def test_grader_only_is_the_answers_package() -> None:
     assert GRADER_ONLY == ("exercises/answers",)
     assert all(f.__module__.startswith("kit.exercises.answers.") for f in ANSWERS.values())
     # the answers repeat the schedule the notebook states rather than import a topic module
-    assert (trust_answers._FIRST_WAIT, trust_answers._MAX_WAIT, trust_answers._MAX_ATTEMPTS) == (
-        trust.FIRST_WAIT, trust.MAX_WAIT, trust.MAX_ATTEMPTS)
+    assert (trust_answers._FIRST_WAIT, trust_answers._MAX_WAIT, trust_answers._MAX_ATTEMPTS, trust_answers._SKEW) == (
+        trust.FIRST_WAIT, trust.MAX_WAIT, trust.MAX_ATTEMPTS, trust.SKEW_SECONDS)
 
 
 def test_the_student_release_has_no_reference_solution_and_still_gives_feedback(tmp_path: Path) -> None:

@@ -11,20 +11,26 @@ From: against MAIL FROM instead of asking SPF and DKIM.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ._exercise import Exercise
 from ._expected import expected
 from ._registry import register
 from ._tests import Case
 from ._values import explained
+from .tracing import SEED_MESSAGE
 
-__all__ = ["FIRST_WAIT", "MAX_WAIT", "MAX_ATTEMPTS", "RETRY_POLICY", "FORGED_HOP", "SPOOFED", "chain"]
+__all__ = ["FIRST_WAIT", "MAX_WAIT", "MAX_ATTEMPTS", "SKEW_SECONDS", "RETRY_POLICY", "FORGED_HOP", "SPOOFED",
+           "chain"]
 
 # -- trust.retry_policy -----------------------------------------------------------------------
 
 #: RFC 5321 §4.5.4.1: "the retry interval SHOULD be at least 30 minutes".
 FIRST_WAIT = 30 * 60
 MAX_WAIT = 4 * 60 * 60
-MAX_ATTEMPTS = 6
+#: §4.5.4.1: "the give-up time generally needs to be at least 4-5 days". With waits of 30 min, 1 h,
+#: 2 h and then 4 h, the waits before try 34 add up to 5 days 3.5 hours (444600 s).
+MAX_ATTEMPTS = 34
 
 
 RETRY_CASES = (
@@ -33,7 +39,13 @@ RETRY_CASES = (
     ("421 at the second try", 421, 2, "after the second failed try wait twice as long: 3600 seconds"),
     ("452 at the third try", 452, 3, "back-off: 1800, 3600, 7200, ... seconds"),
     ("450 at the fifth try: the cap", 450, 5, "never wait longer than 4 hours (14400 seconds)"),
-    ("451 at the last try", 451, MAX_ATTEMPTS, f"try {MAX_ATTEMPTS} was the last one: give up and bounce"),
+    ("451 at the sixth try: too early to give up", 451, 6,
+     "after 6 tries the mail has waited only 11.5 hours, and RFC 5321 §4.5.4.1 wants a give-up time of at least "
+     "4-5 days: wait 14400 seconds and try again"),
+    ("421 at try 33: one more to go", 421, MAX_ATTEMPTS - 1,
+     f"try {MAX_ATTEMPTS - 1} is not the last one: wait 14400 seconds; try {MAX_ATTEMPTS} is the last"),
+    ("451 at the last try", 451, MAX_ATTEMPTS,
+     f"try {MAX_ATTEMPTS} was the last one, after more than 5 days of waiting: give up and bounce"),
     ("550 at the first try", 550, 1, "5yz is permanent: do not try again, bounce at once (RFC 5321 §4.2.1)"),
     ("554 at the third try", 554, 3, "5yz is permanent whenever it comes: bounce"),
     ("a code only its first digit tells: 471", 471, 1, "unknown codes are read by their first digit (§4.2): 4 = retry"),
@@ -57,7 +69,7 @@ RETRY_POLICY = register(Exercise(
     function="retry_policy",
     hint=f"Decide by the first digit of the code: 2 -> 'delivered'; 5 -> 'bounce'; 4 -> wait "
          f"{FIRST_WAIT} * 2**(attempt - 1) seconds, at most {MAX_WAIT}, unless attempt is {MAX_ATTEMPTS} "
-         "(the last try): then 'bounce'.",
+         "(the last try, after more than 5 days of waiting): then 'bounce'.",
     tests=tuple(_retry_test(*case) for case in RETRY_CASES),
 ))
 
@@ -75,59 +87,100 @@ _TOP = ("from mail.attacker.example (unknown [203.0.113.66]) by mx.example.org (
         "Sat, 28 Nov 2026 12:05:00 +0000")
 _FAKE_BANK = ("from office.bank.example ([198.51.100.10]) by smtp.bank.example with ESMTPSA id 7B; "
               "Sat, 28 Nov 2026 12:01:00 +0000")
-_FAKE_ORIGIN = ("from pc17.bank.example ([10.0.0.17]) by hub.bank.example with SMTP id 6C; "
+_FAKE_ORIGIN = ("from pc17.home.example ([10.0.0.17]) by smtp.isp.example with SMTP id 6C; "
                 "Sat, 28 Nov 2026 12:00:00 +0000")
+_SAMPLES = Path(__file__).resolve().parents[1] / "trace" / "samples"
 
+
+def _sample(name: str) -> str:
+    return (_SAMPLES / name).read_text(encoding="utf-8")
+
+
+#: (name, message, why it is wrong, {a wrong index: what that index gets wrong}).
 FORGED_CASES = (
     ("an honest chain", chain(
         "from mx2.example.org ([192.0.2.26]) by imap.example.org with LMTP id 9Z; Sat, 28 Nov 2026 12:00:09 +0000",
         "from smtp.uni.example ([192.0.2.5]) by mx2.example.org with ESMTPS id 8Y; Sat, 28 Nov 2026 12:00:05 +0000",
         "from laptop.uni.example ([10.1.2.3]) by smtp.uni.example with ESMTPSA id 7X; Sat, 28 Nov 2026 12:00:01 +0000"),
-     "every hop's by is the next hop's from, and the times go forward: nothing looks forged, return None"),
+     "every hop's by is the next hop's from, and the times go forward: nothing looks forged, return None", {}),
     ("a fake hop under the real one", chain(_TOP, _FAKE_BANK),
      "hop 1 (mx.example.org) received the mail from mail.attacker.example, but hop 0 claims it ended at "
-     "smtp.bank.example: hop 0 was written by the sender and is forged"),
+     "smtp.bank.example: hop 0 was written by the sender and is forged", {}),
     ("two fake hops", chain(_TOP, _FAKE_BANK, _FAKE_ORIGIN),
      "read from the top (your own server) down: the first link that breaks is between hops 1 and 2, so hop 1 "
      "and everything below it is the sender's invention; return 1, not 0 (the break lower down only shows the "
-     "forger was careless)"),
+     "forger was careless)", {}),
     ("names match but time runs backwards", chain(
         "from relay.example.net ([192.0.2.80]) by mx.example.org with ESMTPS id 3C; Sat, 28 Nov 2026 12:00:00 +0000",
         "from smtp.example.net ([192.0.2.81]) by relay.example.net with ESMTP id 2B; Sat, 28 Nov 2026 14:00:00 +0000",
         "from client.example.net ([192.0.2.82]) by smtp.example.net with ESMTPSA id 1A; "
         "Sat, 28 Nov 2026 11:59:00 +0000"),
-     "hop 1 claims 14:00, but the next server got the mail at 12:00: a date that runs backwards breaks the "
-     "link too; return 1"),
+     "hop 1 claims 14:00, but the next server got the mail at 12:00: a date two hours backwards breaks the "
+     "link too; return 1", {}),
     ("names differ only in letter case", chain(
         "from MX.Example.ORG ([192.0.2.25]) by imap.example.org with LMTP id 5E; Sat, 28 Nov 2026 12:00:02 +0000",
         "from smtp.uni.example ([192.0.2.5]) by mx.example.org with ESMTPS id 4D; Sat, 28 Nov 2026 12:00:01 +0000"),
-     "host names are case-insensitive (RFC 5321 §2.4): MX.Example.ORG is mx.example.org; return None"),
+     "host names are case-insensitive (RFC 5321 §2.4): MX.Example.ORG is mx.example.org; return None", {}),
     ("a comment that says 'by' does not count", chain(
         "from gw.example.org (relayed by spoof.example) by mx.example.org with ESMTP id 6F; "
         "Sat, 28 Nov 2026 12:00:03 +0000",
         "from smtp.uni.example ([192.0.2.5]) by gw.example.org with ESMTP id 5E; Sat, 28 Nov 2026 12:00:01 +0000"),
      "words inside (comments) are not clauses (RFC 5322 §3.2.2): the by of the top hop is mx.example.org and the "
-     "chain is intact; return None"),
+     "chain is intact; return None", {}),
+    ("the seed's message: Postfix hands the mail to itself", SEED_MESSAGE,
+     "an honest chain: return None", {
+         1: "hop 2, 'Received: by mailin.techfak.uni-bielefeld.de (Postfix) id ...', has no from clause: a program "
+            "on that host (here Postfix itself, after a filter) handed the mail on. The chain goes on on that "
+            "host: the link holds"}),
+    ("one second of clock skew and local hand-overs (SpamAssassin's sample)",
+     _sample("spamassassin_nice_002_exim_fetchmail.eml"), "an honest chain: return None", {
+         5: "hop 6 is dated 1 second before hop 5: honest clocks disagree by seconds (notebook 05). Only a hop "
+            "dated more than 10 minutes before the one below breaks the link",
+         2: "hop 3 came from 127.0.0.1, a loopback address, and was written by the same host as hop 2 "
+            "(usw-sf-list1.sourceforge.net): a hand-over inside one machine",
+         0: "hop 1 has no from clause ('(from apache@localhost)' is a comment): a local program handed the mail "
+            "in, and the link holds"}),
+    ("one host, two names (PowerMTA to Exchange Online)", _sample("mha_o365_powermta.eml"),
+     "an honest chain: return None", {
+         1: "BN3NAM04FT003.mail.protection.outlook.com (the by of hop 1) and "
+            "BN3NAM04FT003.eop-NAM04.prod.protection.outlook.com (the from of hop 2) share their last two labels, "
+            "outlook.com: one organisation's host under two names"}),
+    ("a by that is an address", chain(
+        "from relay.example.net ([192.0.2.80]) by mx.example.org with ESMTPS id 3C; Sat, 28 Nov 2026 12:00:02 +0000",
+        "from client.example.net ([192.0.2.82]) by 192.0.2.80 with ESMTP id 2B; Sat, 28 Nov 2026 12:00:01 +0000"),
+     "hop 0 names its host by address, 192.0.2.80: the very address mx.example.org saw relay.example.net "
+     "connect from (in the comment after the name); the link holds, return None", {}),
+    ("a client that calls itself localhost", chain(
+        "from localhost (unknown [203.0.113.66]) by mx.example.org (smtpkit) with ESMTP id 1A; "
+        "Sat, 28 Nov 2026 12:05:00 +0000", _FAKE_BANK),
+     "'localhost' is only the name the client gave in HELO; the address mx.example.org saw, 203.0.113.66, is "
+     "no loopback address, and hop 0 claims smtp.bank.example: hop 0 is the sender's; return 0", {}),
 )
 
 
-def _forged_test(name: str, message: str, why: str) -> Case:
+def _forged_test(name: str, message: str, why: str, by_index: dict[int, str]) -> Case:
     def diagnosis(got) -> str:
         if got is not None and type(got) is not int:
             return "return the hop's index as an int (0 = the bottom-most field), or None"
-        return why
+        return by_index.get(got, why)
 
     return Case(name, (message,), expected("trust.forged_hop", name, message), compare=explained(diagnosis),
                 label=f"forged_hop(<message with {message.count('Received:')} Received fields>)")
 
+
+#: Clock skew tolerated between two honest hops (a heuristic: NTP keeps clocks within seconds).
+SKEW_SECONDS = 10 * 60
 
 FORGED_HOP = register(Exercise(
     id="trust.forged_hop",
     title="Find the forged hop in a Received chain",
     function="forged_hop",
     hint="Use kit.trace: hops = list(trace(message)), hop 0 at the bottom. Walk from the top down: for each pair "
-         "(below, above), below.by must name the host in above.from_ (first word, any letter case), and "
-         "above.delay_seconds must not be negative. Return the index of the first 'below' that fails, else None.",
+         "(below, above) the link holds if above.from_ is None (a local hand-over), or below.by names the host of "
+         "above.from_ (the first word in any letter case, the same last two labels, or the address in "
+         "above.from_'s comment), or, when that address is 127.0.0.1 or ::1, the host of above.by. It breaks "
+         f"anyway if above.delay_seconds < -{SKEW_SECONDS}. Return the index of the first 'below' whose link "
+         "breaks, else None.",
     tests=tuple(_forged_test(*case) for case in FORGED_CASES),
 ))
 
