@@ -5,7 +5,7 @@ each notebook went (and why, when it did not run cleanly), then each exercise's 
 notebook's ``check`` shows it, rendered by ``kit.exercises.render_feedback``, which redacts
 hidden tests: their name, verdict and points only, never their inputs, expected answers, the
 student's output on them or a traceback. Every text that comes from a submission is escaped
-and bounded (``gradebook.clip`` / ``gradebook.bounded``), so a 20 MB exception message makes a
+and bounded (``problems.clip`` / ``gradebook.bounded``), so a 20 MB exception message makes a
 page of a few KB, not one of 20 MB.
 """
 

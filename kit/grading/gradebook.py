@@ -45,6 +45,7 @@ from typing import Any
 
 from ..exercises import CheckResult, TestResult
 from .grade import ClassReport, NotebookReport, StudentReport
+from .problems import clip
 
 __all__ = ["points", "write_gradebook", "results_dict", "write_results", "write_lms",
            "gradescope_dict", "write_gradescope", "RESULTS_VERSION", "clip", "bounded",
@@ -68,14 +69,6 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 def points(value: float) -> str:
     """``4``, ``2.5``: points as a CSV cell."""
     return f"{value:g}"
-
-
-def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, saying how long it was: the one place where texts
-    from a submission are bounded before they are written."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... (truncated, {len(text):,} characters in all)"
 
 
 def _clip_value(value: Any, limit: int = MAX_MESSAGE_CHARS) -> Any:

@@ -21,11 +21,12 @@ TIMEOUTS = ("cell_timeout", "call_timeout", "notebook_timeout")
 DEATHS = ("cell_died", "call_died", "start_failed", "gave_up")
 
 
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to about ``limit`` characters, saying how long it was."""
+def clip(text: str, limit: int = 4000) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was: the one way texts from a
+    submission are bounded (in reports, results and every output file)."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}... (cut: {len(text):,} characters in all)"
+    return f"{text[:limit]}... (truncated, {len(text):,} characters in all)"
 
 
 @dataclass(frozen=True)

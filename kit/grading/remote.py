@@ -49,7 +49,9 @@ def __smtpkit_call__(nonce, exercise_id, name, payload, max_bytes, mime, log_fd,
     from IPython.display import publish_display_data
 
     def cut(text, limit):
-        return text if len(text) <= limit else "%s... (cut: %d characters in all)" % (text[:limit], len(text))
+        if len(text) <= limit:
+            return text
+        return "%s... (truncated, %s characters in all)" % (text[:limit], format(len(text), ","))
 
     def send(reply):
         reply["nonce"] = nonce
