@@ -260,3 +260,15 @@ def test_a_peer_that_does_not_speak_smtp_defers_then_bounces(world):
     assert any(e.kind == "gave up" for e in journey.events)
     block = read_dsn(_dsn_for(world, "POP3 peer").message).recipient("bob@example.org")
     assert block["Action"] == "failed"
+
+
+def test_a_421_from_the_msa_is_the_reported_cause(world):
+    msa = world.server("smtp.uni.example")
+    msa.add_behaviour(Behaviour("RCPT", "421 4.3.2 {host} System busy", disconnect=True, times=1))
+    sub = world.send("alice@uni.example", ["bob@example.org", "carol@example.org"], subject="Busy MSA", body="x")
+    assert not sub.ok and "421 4.3.2" in sub.error and "System busy" in sub.error, sub.error
+    assert not sub.refused and not sub.accepted  # the 421 is nobody's refusal
+    assert sub.not_tried == ["bob@example.org", "carol@example.org"]
+    msa.add_behaviour(Behaviour("MAIL", "421 4.3.2 {host} System busy", disconnect=True, times=1))
+    sub = world.send("alice@uni.example", "bob@example.org", subject="Busy MSA", body="x")
+    assert "421 4.3.2" in sub.error and "not connected" not in sub.error, sub.error

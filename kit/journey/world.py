@@ -106,7 +106,17 @@ class Host:
 
 
 class _Refused(Exception):
-    """The MSA refused STARTTLS or the login: the submission ends there."""
+    """The MSA refused (STARTTLS, the login, MAIL, every recipient) or hung up with a 421:
+    the submission ends there; the message is the error to report."""
+
+
+def _quit_quietly(session: SMTPSession) -> None:
+    """QUIT if still connected; a failing QUIT must not hide why the submission ended."""
+    if session.connected:
+        try:
+            session.quit()
+        except SMTPClientError:
+            pass
 
 
 @dataclass
@@ -319,41 +329,51 @@ class MailWorld:
                        f"{body}\r\n").encode()
         session = SMTPSession(msa.host, msa.port, timeout=self.timeout + 5, connect=False)
         sub = Submission(transcript=session.transcript, sender=sender, recipients=list(recipients))
+
+        def go_on(reply, command: str):
+            if not session.connected:  # a 421 ends the session (RFC 5321 §3.8): that is the news
+                raise _Refused(f"the server closed the connection: {reply.summary} (in reply to {command})")
+            return reply
+
         try:
-            session.connect()
+            greeting = session.connect()
+            if not greeting.is_positive:
+                raise _Refused(f"greeting refused: {greeting.summary}")
             name = helo or f"{local}-laptop.{domain}"
-            session.ehlo(name)
+            go_on(session.ehlo(name), "EHLO")
             if self.tls:
-                reply = session.starttls(msa.client_tls_context())
+                reply = go_on(session.starttls(msa.client_tls_context()), "STARTTLS")
                 if reply.code != 220:
-                    raise _Refused(f"STARTTLS refused: {reply}")
-                session.ehlo(name)
-            reply = session.auth(sender, password)
+                    raise _Refused(f"STARTTLS refused: {reply.summary}")
+                go_on(session.ehlo(name), "EHLO")
+            reply = go_on(session.auth(sender, password), "AUTH")
             if reply.code != 235:  # a refused login ends the submission, as send_mail does
-                raise _Refused(f"AUTH refused: {reply}")
-            reply = session.mail(sender, **{k: v for k, v in (("RET", ret), ("ENVID", envid)) if v})
+                raise _Refused(f"AUTH refused: {reply.summary}")
+            reply = go_on(session.mail(sender, **{k: v for k, v in (("RET", ret), ("ENVID", envid)) if v}),
+                          "MAIL FROM")
             if not reply.is_positive:
-                sub.error = sub.error or f"MAIL refused: {reply}"
-            else:
-                for rcpt in recipients:
-                    params = {"NOTIFY": notify, "ORCPT": f"rfc822;{rcpt}" if notify else None}
-                    reply = session.rcpt(rcpt, **{k: v for k, v in params.items() if v})
-                    (sub.accepted if reply.is_positive else sub.refused)[rcpt] = reply
-                if sub.accepted:
-                    sub.final = session.data(message)
-                    if not sub.final.is_positive:
-                        sub.error = f"message refused: {sub.final}"
-                else:
-                    sub.error = "no recipient accepted"
-                    session.rset()
-            session.quit()
+                raise _Refused(f"MAIL refused: {reply.summary}")
+            for rcpt in recipients:
+                params = {"NOTIFY": notify, "ORCPT": f"rfc822;{rcpt}" if notify else None}
+                reply = go_on(session.rcpt(rcpt, **{k: v for k, v in params.items() if v}), f"RCPT TO:<{rcpt}>")
+                (sub.accepted if reply.is_positive else sub.refused)[rcpt] = reply
+            if not sub.accepted:
+                session.rset()
+                raise _Refused("no recipient accepted")
+            sub.final = session.data(message)
+            if not sub.final.is_positive:
+                go_on(sub.final, "DATA")
+                sub.error = f"message refused: {sub.final.summary}"
+            _quit_quietly(session)
         except _Refused as refused:
             sub.error = str(refused)
-            session.quit()
+            _quit_quietly(session)
         except SMTPClientError as exc:
             sub.error = str(exc)
         finally:
             session.close()
+            named = {**sub.accepted, **sub.refused}
+            sub.not_tried = [r for r in dict.fromkeys(recipients) if r not in named]
         if sub.ok:
             # The worker reads the MSA's spool (one reader only) and notes the Message-ID
             # the MSA gave the mail in the "submitted" event; take it from there.
