@@ -65,6 +65,14 @@ def test_session_says_why_it_is_not_connected_after_421():
             s.rcpt("b@example.test")
 
 
+def test_521_greeting_is_the_error_even_when_the_server_hangs_up():
+    # RFC 7504 §3: a host that takes no mail may greet with 521 and close at once.
+    with TinyPeer(b"521 5.3.2 mx.example.test does not accept mail\r\n") as peer:
+        result = send_mail(peer.host, peer.port, "a@x.test", ["b@example.test"], subject="x", timeout=5)
+    assert not result.ok and result.not_tried == ["b@example.test"]
+    assert result.error == "greeting refused: 521 5.3.2 mx.example.test does not accept mail", result.error
+
+
 # -- 2. a peer that does not speak SMTP ------------------------------------------------------------
 def test_pop3_peer_gives_a_clear_error_result():
     with TinyPeer(b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n", pop3) as peer:
