@@ -17,10 +17,10 @@ right, a third untouched stubs) and calls ``check`` after each exercise, as a st
   lean floor the same without the check cells and with nbclient's immediate kernel shutdown:
              kernel start-up plus the students' own cells, the least any grader that runs the
              notebooks can cost; grade x1 against it shows the grader's own overhead.
-  grade x1   ``grade_class`` with one worker: sandboxed kernel (limits, private network
-             namespace), the notebook run without its check cells, every exercise judged from
-             the grader (calls over the kernel connection, lab servers in the kernel's network
-             namespace).
+  grade x1   ``grade_class`` with one worker: sandboxed kernel (an unprivileged user under
+             bubblewrap, private namespaces, cgroup limits), the notebook run without its check
+             cells, every exercise judged from the grader (calls over the relayed kernel
+             connection, lab servers on the kernel's private loopback).
   grade x2   the same with two workers.
 
 The phases alternate over ``--reps`` repetitions (floor, x1, x2, then x2, x1, floor, ...) so
@@ -47,9 +47,9 @@ sys.modules.setdefault("rfc3987_syntax", None)  # see kit/grading/command.py: 2 
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from kit.grading import netns  # noqa: E402
 from kit.grading.assignment import load_assignment  # noqa: E402
 from kit.grading.grade import grade_class  # noqa: E402
+from kit.grading.isolation import Sandbox, probe  # noqa: E402
 from kit.grading.settings import Limits  # noqa: E402
 
 STUBS = {
@@ -160,7 +160,8 @@ def floor(files: list[Path], lean: bool = False) -> float:
 
 def grade(submissions: Path, assignment, workers: int, isolate: bool) -> tuple[float, object]:
     started = time.perf_counter()
-    report = grade_class(submissions, assignment, Limits(isolate=isolate), workers=workers)
+    sandbox = Sandbox.build(submissions, isolate=isolate)
+    report = grade_class(submissions, assignment, Limits(), workers=workers, sandbox=sandbox)
     return time.perf_counter() - started, report
 
 
@@ -168,16 +169,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--reps", type=int, default=1)
-    parser.add_argument("--network", choices=("auto", "shared"), default="auto",
-                        help="auto: isolate kernels when this machine allows it")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade without the sandbox (to see what it costs)")
     args = parser.parse_args()
-    isolate = args.network == "auto" and netns.probe() is None
+    isolate = not args.unsafe_no_sandbox
+    if isolate and probe() is not None:
+        print(f"no sandbox here: {probe()}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="smtpkit-bench-") as tmp:
         released, submissions, files = build_class(Path(tmp), args.students)
         assignment = load_assignment(released)
         n = len(files)
         print(f"{args.students} students x {len(NOTEBOOKS)} notebooks = {n} notebooks; "
-              f"{os.cpu_count()} cores; network {'isolated' if isolate else 'shared'}; "
+              f"{os.cpu_count()} cores; {'sandboxed' if isolate else 'NO SANDBOX'}; "
               f"{args.reps} rep(s)", flush=True)
         floor(files[:1])  # warm-up: caches, imports in this process
         times: dict[str, list[float]] = {"floor": [], "lean floor": [], "grade x1": [],
