@@ -272,3 +272,23 @@ def test_a_421_from_the_msa_is_the_reported_cause(world):
     msa.add_behaviour(Behaviour("MAIL", "421 4.3.2 {host} System busy", disconnect=True, times=1))
     sub = world.send("alice@uni.example", "bob@example.org", subject="Busy MSA", body="x")
     assert "421 4.3.2" in sub.error and "not connected" not in sub.error, sub.error
+
+
+def test_the_mta_says_quit_after_a_554_greeting(world):
+    # RFC 5321 §3.1: a server that greets with 554 waits for QUIT; the MTA sends it, then tries
+    # the next MX.
+    from tiny_peer import TinyPeer, rejecting_554
+
+    saved = dict(world.ports)
+    with TinyPeer(b"554 5.7.1 mx.example.org No SMTP service here\r\n", rejecting_554, max_connections=3) as peer:
+        world.ports["mx.example.org"] = peer.port
+        try:
+            sent = world.send("alice@uni.example", "bob@example.org", subject="554 first", body="x")
+            world.wait_until_idle(timeout=15)
+        finally:
+            world.ports.update(saved)
+        peer.close()
+    assert peer.received == [["QUIT"]]
+    attempts = world.journey(sent).attempts()
+    assert [(a.peer, a.reply[:9]) for a in attempts] == [("mx.example.org", "554 5.7.1"),
+                                                         ("mx2.example.org", "250 2.0.0")]

@@ -261,6 +261,11 @@ class MTA:
                 log(text, "deferred", f"no connection; try {entry.attempts + 1}")
                 raise _Problem(text) from None
             if not greeting.is_positive:
+                if session.connected:  # after a 554 greeting the server waits for QUIT (RFC 5321 §3.1)
+                    try:
+                        session.quit()
+                    except SMTPClientError:
+                        pass
                 log(_one_line(greeting), "deferred", "refused at the greeting; next MX")
                 raise _Problem(f"host {host} refused to talk to me: {_one_line(greeting)}",
                                _status(greeting), "smtp")
