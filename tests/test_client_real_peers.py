@@ -15,6 +15,7 @@ import pytest
 from tiny_peer import TinyPeer, pop3, postfix_error_limit, rejecting_554
 
 from kit import SMTPSession, send_mail
+from kit.client import SMTPClientError
 from kit.server import Behaviour, LabServer
 
 SMTPKIT = [sys.executable, "-m", "kit"]
@@ -102,6 +103,19 @@ def test_garbage_in_the_middle_of_a_session_is_an_error_result():
         result = send_mail(peer.host, peer.port, "a@x.test", ["b@example.test"], subject="x", timeout=5)
     assert not result.ok and "not SMTP" in result.error and "HTTP/1.1 400" in result.error
     assert result.not_tried == ["b@example.test"]
+
+
+def test_a_good_reply_before_the_garbage_is_not_lost():
+    with TinyPeer(b"220 mx.example.test ESMTP\r\n+OK POP3 server ready\r\n", pop3) as peer:
+        s = SMTPSession(peer.host, peer.port, timeout=5)
+        assert s.greeting.code == 220  # the reply that came first in the same packet
+        with pytest.raises(ValueError, match="not SMTP"):  # SMTPProtocolError is a RemoteProtocolError
+            s.ehlo("me")
+        assert not s.connected
+        with pytest.raises(SMTPClientError, match="not SMTP"):  # and says so again if asked
+            s.noop()
+        s.close()
+    assert s.transcript.server_lines() == ["220 mx.example.test ESMTP", "+OK POP3 server ready"]
 
 
 # -- 5. a 554 greeting gets a QUIT; AUTH only when offered; summaries keep enhanced codes -------------

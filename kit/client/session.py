@@ -77,6 +77,7 @@ class SMTPSession:
         self.closed_after: Reply | None = None
         self._last_reply: Reply | None = None
         self._broken: SMTPProtocolError | None = None
+        self._unreadable: RemoteProtocolError | None = None
         if connect:
             self.connect()
 
@@ -85,7 +86,7 @@ class SMTPSession:
         """Open the TCP connection and read the greeting (220, or 421/554 if refused)."""
         if self._sock is not None:
             raise SMTPClientError("already connected")
-        self.closed_after, self._last_reply, self._broken = None, None, None
+        self.closed_after, self._last_reply, self._broken, self._unreadable = None, None, None, None
         self._reader, self._replies = ReplyReader(), []
         try:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
@@ -179,6 +180,10 @@ class SMTPSession:
         Raises `SMTPProtocolError` (after recording the line and hanging up) if what comes
         is not an SMTP reply, `SMTPDisconnected` if the server hangs up, `SMTPTimeout`."""
         while not self._replies:
+            if self._unreadable is not None:  # the replies before it have all been read
+                exc, self._unreadable = self._unreadable, None
+                self._broken = self._not_smtp(exc)
+                raise self._broken
             if self._sock is None:
                 raise self._not_connected()
             try:
@@ -193,9 +198,7 @@ class SMTPSession:
                 self._replies.extend(self._reader.feed(chunk))
             except RemoteProtocolError as exc:
                 self._replies.extend(exc.replies)  # what came before the bad line still counts
-                self._broken = self._not_smtp(exc)
-                if not self._replies:
-                    raise self._broken from None
+                self._unreadable = exc
         reply = self._replies.pop(0)
         for line in reply.wire_lines():
             self.transcript.add("server", line)
