@@ -141,7 +141,7 @@ def _dialogue(session: SMTPSession, result: SendResult, sender: str, recipients:
     if auth is not None:
         offered = session.extensions.extensions.get("AUTH") if session.extensions else None
         if offered is None:
-            later = "" if session.tls else "; many servers offer it only after STARTTLS (starttls=True)"
+            later = "" if session.tls else "; many servers offer it only after STARTTLS"
             raise _Stop(f"AUTH not offered: the server's EHLO reply has no AUTH line (RFC 4954 §3){later}")
         if "PLAIN" not in (m.upper() for m in offered):
             raise _Stop(f"AUTH PLAIN not offered (the server offers AUTH {' '.join(offered)})")
