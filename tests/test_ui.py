@@ -3,6 +3,9 @@ objects; the browser test of issue 7 clicks the real thing)."""
 
 from __future__ import annotations
 
+import html
+import re
+
 from kit.ui import ReplyCodeExplorer, SMTPConsole, explain_html
 
 
@@ -36,6 +39,35 @@ def test_console_escapes_and_colours():
         console.submit("VRFY <script>alert(1)</script>")
         assert "<script>" not in console.log.value and "&lt;script&gt;" in console.log.value
         assert "#1f5fa8" in console.log.value and "#1e7b34" in console.log.value
+
+
+def test_console_colours_replies_by_their_first_digit_as_the_diagram_does():
+    from kit.server import LabServer
+    from kit.transcript import Line
+    from kit.ui.console import line_style
+    from kit.ui.sequence import CLIENT_COLOUR, NOTE_COLOUR, REPLY_COLOURS
+
+    assert line_style(Line("client", "EHLO me", 0.0)) == ("kit-console-client", CLIENT_COLOUR)
+    for text, digit in [("250-lab.example.test", 2), ("250 2.0.0 Ok", 2), ("354 End data with", 3),
+                        ("421 4.3.2 bye", 4), ("451", 4), ("500 5.5.2 Error", 5), ("503 5.5.1 Bad", 5)]:
+        assert line_style(Line("server", text, 0.0)) == (f"kit-console-reply-{digit}yz", REPLY_COLOURS[digit])
+    assert line_style(Line("server", "+OK POP3 ready", 0.0)) == ("kit-console-server", NOTE_COLOUR)
+    assert line_style(Line("server", "2500 not a reply", 0.0))[0] == "kit-console-server"
+    assert line_style(Line("info", "connected", 0.0)) == ("kit-console-info", NOTE_COLOUR)
+
+    with LabServer() as srv:
+        console = SMTPConsole(srv.host, srv.port)
+        for line in ["HELO", "RCPT TO:<b@example.test>", "EHLO me", "NOOP"]:
+            console.submit(line)
+    rows = re.findall(r"<div class='([\w-]+)' style='color:(#[0-9a-f]+);[^']*'>([^<]*)</div>", console.log.value)
+    by_text = {html.unescape(text).strip(): (css, colour) for css, colour, text in rows}
+    assert len(rows) == console.log.value.count("<div"), "every line has its class and colour"
+    greeting = next(t for t in by_text if t.startswith("<-  220"))
+    assert by_text[greeting] == ("kit-console-reply-2yz", REPLY_COLOURS[2])
+    refused = [(t, c) for t, c in by_text.items() if t.startswith("<-  5")]
+    assert len(refused) == 2 and all(c == ("kit-console-reply-5yz", "#b00020") for _, c in refused), rows
+    assert by_text["-> HELO"] == ("kit-console-client", CLIENT_COLOUR)
+    assert not [t for t, (css, _) in by_text.items() if t.startswith("<-  5") and "2yz" in css]
 
 
 def test_console_reports_a_server_that_is_not_there():

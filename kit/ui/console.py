@@ -1,8 +1,10 @@
 """An SMTP console widget: play telnet inside the notebook.
 
 Type a command, press Enter or *Send* (*Send* on an empty field sends an empty line),
-and the dialogue grows below, client lines in blue, server lines in green, as in the
-seed's live telnet demo. After ``354`` the lines you type are message data, until a
+and the dialogue grows below, client lines in blue, server lines coloured by the reply's first
+digit as the sequence diagram draws them (`kit.ui.sequence.REPLY_COLOURS`, RFC 5321 §4.2.1:
+2yz green, 3yz teal, 4yz orange, 5yz red; a line that is no reply is grey). Each line also
+carries a class (``kit-console-client``, ``kit-console-reply-5yz``, ...) for tests and styles. After ``354`` the lines you type are message data, until a
 line with a single dot. It drives a real `SMTPSession` against a real server; `submit`
 is what the button calls, so the logic can be tested without a browser.
 """
@@ -10,11 +12,27 @@ is what the button calls, so the logic can be tested without a browser.
 from __future__ import annotations
 
 import html
+import re
 
 from ..client import SMTPClientError, SMTPSession
-from ..transcript import ARROWS
+from ..transcript import ARROWS, Line
+from .sequence import CLIENT_COLOUR, NOTE_COLOUR, REPLY_COLOURS
 
-_COLOURS = {"client": "#1f5fa8", "server": "#1e7b34", "info": "#777"}
+_REPLY = re.compile(r"([2-5])\d\d(?:[ -]|$)")
+
+
+def line_style(line: Line) -> tuple[str, str]:
+    """``(css class, colour)`` of one transcript line in the console: the client's lines blue,
+    the server's by their reply's first digit (as the sequence diagram), anything else grey."""
+    if line.direction == "client":
+        return "kit-console-client", CLIENT_COLOUR
+    if line.direction == "server":
+        match = _REPLY.match(line.text)
+        if match:
+            digit = int(match.group(1))
+            return f"kit-console-reply-{digit}yz", REPLY_COLOURS[digit]
+        return "kit-console-server", NOTE_COLOUR
+    return "kit-console-info", NOTE_COLOUR
 
 
 class SMTPConsole:
@@ -85,7 +103,8 @@ class SMTPConsole:
     def _render(self) -> None:
         rows = []
         for ln in self.session.transcript.lines if self.session else []:
-            rows.append(f"<div style='color:{_COLOURS[ln.direction]};font-family:monospace;white-space:pre'>"
+            css, colour = line_style(ln)
+            rows.append(f"<div class='{css}' style='color:{colour};font-family:monospace;white-space:pre'>"
                         f"{html.escape(ARROWS[ln.direction] + ln.text)}</div>")
         self.log.value = "".join(rows)
 
