@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..exercises import Registry
+from .archive import submissions_folder
 from .assignment import load_assignment
 from .errors import GradingError
 from .feedback import write_feedback
@@ -50,14 +51,17 @@ def grade(submissions: Path, out: Path | None = None, *, notebooks: Path = Path(
           hidden: Path | None = None, workers: int | None = None, limits: Limits | None = None,
           unsafe_no_sandbox: bool = False, hide: tuple[str, ...] = (),
           on_progress: Callable[[int, int, str], None] | None = None,
-          warn: Callable[[str], None] | None = None, registry: Registry | None = None
-          ) -> ClassReport:
+          warn: Callable[[str], None] | None = None, registry: Registry | None = None,
+          only: tuple[str, ...] | None = None) -> ClassReport:
     """Grade the class in ``submissions``; write the outputs into ``out`` when given.
 
     Kernels run sandboxed (``isolation``); where that is impossible this raises GradingError
     unless ``unsafe_no_sandbox`` says to run students' code without it. ``hide``: more paths
-    kernels must not see; ``registry``: the exercises (the course's by default)."""
-    assignment = load_assignment(Path(notebooks), Path(hidden) if hidden else None, registry)
+    kernels must not see; ``registry``: the exercises (the course's by default); ``only``: the
+    notebooks of this assignment (``02,03``; all released notebooks by default).
+    ``submissions`` may be a folder or an LMS zip (``archive``)."""
+    assignment = load_assignment(Path(notebooks), Path(hidden) if hidden else None, registry,
+                                 only)
     if unsafe_no_sandbox:
         assignment.warnings.append(UNSAFE_WARNING)
     else:
@@ -67,11 +71,13 @@ def grade(submissions: Path, out: Path | None = None, *, notebooks: Path = Path(
             warn(message)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)  # exists before kernels run: masked
-    sandbox = Sandbox.build(Path(submissions), Path(out) if out is not None else None,
-                            Path(hidden) if hidden else None, tuple(hide),
-                            isolate=not unsafe_no_sandbox)
-    report = grade_class(Path(submissions), assignment, limits or Limits(),
-                         workers or default_workers(), on_progress, sandbox)
+    with submissions_folder(Path(submissions), warn) as folder:
+        sandbox = Sandbox.build(folder, Path(out) if out is not None else None,
+                                Path(hidden) if hidden else None,
+                                (*hide, str(Path(submissions).resolve())),
+                                isolate=not unsafe_no_sandbox)
+        report = grade_class(folder, assignment, limits or Limits(),
+                             workers or default_workers(), on_progress, sandbox)
     if out is not None:
         write_outputs(report, Path(out))
     return report

@@ -54,12 +54,34 @@ class Assignment:
         return [self.exercises[e] for e in self.notebook(name).exercises]
 
 
+def chosen(names: list[str], selectors: tuple[str, ...]) -> list[str]:
+    """The notebook names an assignment selects: ``02`` or ``2`` (the number prefix),
+    ``02_the_smtp_dialogue`` or the full file name. GradingError naming a selector that matches
+    no notebook."""
+    picked: list[str] = []
+    for selector in selectors:
+        key = selector.strip()
+        if not key:
+            continue
+        number = key.lstrip("0") or "0" if key.isdigit() else None
+        matches = [n for n in names if n == key or n == f"{key}.ipynb"
+                   or (number is not None and n.split("_", 1)[0].isdigit()
+                       and (n.split("_", 1)[0].lstrip("0") or "0") == number)]
+        if not matches:
+            raise GradingError(f"--assignment: no released notebook matches {key!r} "
+                               f"(there are: {', '.join(names)})")
+        picked += [m for m in matches if m not in picked]
+    return [n for n in names if n in picked]
+
+
 def load_assignment(notebooks_dir: Path, hidden: Path | None = None,
-                    registry: Registry | None = None) -> Assignment:
+                    registry: Registry | None = None,
+                    only: tuple[str, ...] | None = None) -> Assignment:
     """Read the released notebooks in ``notebooks_dir`` and attach the hidden tests.
 
-    GradingError when the folder has no notebook with an exercise, or the hidden tests cannot
-    be used (unreadable, an unknown exercise id, a test name used twice)."""
+    ``only``: the notebooks of this assignment (see ``chosen``); all by default. GradingError
+    when the folder has no notebook with an exercise, or the hidden tests cannot be used
+    (unreadable, an unknown exercise id, a test name used twice)."""
     registry = registry or REGISTRY
     notebooks_dir = Path(notebooks_dir)
     if not notebooks_dir.is_dir():
@@ -68,7 +90,11 @@ def load_assignment(notebooks_dir: Path, hidden: Path | None = None,
     notebooks: list[AssignedNotebook] = []
     exercises: dict[str, Exercise] = {}
     warnings: list[str] = []
-    for path in sorted(notebooks_dir.glob("*.ipynb")):
+    paths = sorted(notebooks_dir.glob("*.ipynb"))
+    if only:
+        keep = set(chosen([p.name for p in paths], only))
+        paths = [p for p in paths if p.name in keep]
+    for path in paths:
         released = read_submission(path)
         if released.error:
             raise GradingError(f"{path}: {released.error}")

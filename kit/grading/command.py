@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from zipfile import is_zipfile
 
 from ..cli_args import positive_float, positive_int
 from .errors import GradingError
@@ -31,12 +32,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      "DIR/gradescope/<student>.json and DIR/feedback/<student>.html. "
                      "See docs/GRADING.md.")
     parser.add_argument("submissions", metavar="SUBMISSIONS",
-                        help="folder with alice.ipynb per student, or alice/*.ipynb")
+                        help="folder with alice.ipynb per student, or alice/*.ipynb; or the "
+                             "zip an LMS (Moodle, Canvas) downloads")
     parser.add_argument("--out", metavar="DIR", required=True, help="where to write the results")
     parser.add_argument("--hidden", metavar="PATH",
                         help="hidden tests: a Python file defining HIDDEN = {id: [tests]}")
     parser.add_argument("--notebooks", metavar="DIR", default="notebooks",
                         help="the released student notebooks the submissions answer")
+    parser.add_argument("--assignment", metavar="NOTEBOOKS", default=None,
+                        help="grade only these released notebooks: their numbers or names, "
+                             "comma-separated (e.g. 02,03); default: all")
     parser.add_argument("--workers", metavar="N", type=positive_int, default=default_workers(),
                         help="notebooks graded at the same time (default: the number of cores)")
     parser.add_argument("--timeout", metavar="S", type=positive_float,
@@ -84,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
 
     submissions = Path(args.submissions)
     try:
-        if not submissions.is_dir():
-            raise GradingError(f"submissions folder not found: {submissions}")
-        if not collect(submissions):
+        if not submissions.is_dir() and not is_zipfile(submissions):
+            raise GradingError(f"submissions not found: {submissions} (a folder, or an LMS zip)")
+        if submissions.is_dir() and not collect(submissions):
             print(f"smtpkit grade: no notebooks found in {submissions} "
                   "(expected alice.ipynb or alice/*.ipynb)", file=sys.stderr)
             return 1
@@ -101,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             report = grade(submissions, out, notebooks=Path(args.notebooks), hidden=args.hidden,
                            workers=args.workers, limits=limits,
                            unsafe_no_sandbox=args.unsafe_no_sandbox,
+                           only=tuple(args.assignment.split(",")) if args.assignment else None,
                            hide=tuple(args.hide), on_progress=bar, warn=_warn)
         except KeyboardInterrupt:
             bar.close()
@@ -111,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
     except GradingError as exc:
         print(f"smtpkit grade: error: {exc}", file=sys.stderr)
         return 2
+    if not report.students:
+        print(f"smtpkit grade: no notebooks found in {submissions}", file=sys.stderr)
+        return 1
     if not args.quiet:
         _summary(report, out)
     return 0

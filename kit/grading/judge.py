@@ -33,7 +33,7 @@ from ..exercises import Case, CheckResult, Exercise, NotAttempted, TestResult, r
 from ..exercises._values import normalise
 from ..server.controller import sockets_from
 from .kernel import KernelSession
-from .remote import KernelDied
+from .remote import AnswerCellFailed, KernelDied
 
 __all__ = ["RemoteCall", "judge_exercises", "judge_in_thread", "unjudged"]
 
@@ -65,18 +65,29 @@ class RemoteCall:
         if not calls:
             return
         plain = [(normalise(list(a)), normalise(dict(k))) for a, k in calls]
-        results = self._run(plain)
+        results = self._explained(self._run(plain))
         self._ahead = [(a, k, r) for (a, k), r in zip(plain, results, strict=False)]
         self._note_missing(results)
 
+    def _explained(self, results: list[Any]) -> list[Any]:
+        """A missing function whose answer cell raised is that cell's error, said as such."""
+        failed = self._session.cell_errors.get(self._exercise.id)
+        if not failed:
+            return results
+        return [AnswerCellFailed(failed) if isinstance(r, NotAttempted) and getattr(r, "missing", False)
+                else r for r in results]
+
     def _note_missing(self, results: list[Any]) -> None:
         for result in results:
-            if isinstance(result, NotAttempted) and getattr(result, "missing", False):
+            if isinstance(result, AnswerCellFailed) or (
+                    isinstance(result, NotAttempted) and getattr(result, "missing", False)):
                 self._missing = result
             self._dead = self._dead or isinstance(result, KernelDied)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._missing is not None:
+            if isinstance(self._missing, AnswerCellFailed):
+                raise AnswerCellFailed(self._missing.detail)
             raise NotAttempted(str(self._missing))
         if self._dead and not self._ahead:
             raise KernelDied("not run: your code ended the kernel in an earlier test")
@@ -87,7 +98,7 @@ class RemoteCall:
                 self._ahead.pop(0)
                 return _deliver(result)
             self._ahead = []  # the test asked for something else: from now on, ask live
-        results = self._run([(plain_args, plain_kwargs)])
+        results = self._explained(self._run([(plain_args, plain_kwargs)]))
         self._note_missing(results)
         return _deliver(results[0])
 
@@ -106,10 +117,23 @@ def _case_calls(exercise: Exercise) -> list[tuple[list, dict]]:
 
 
 def unjudged(exercise: Exercise, status: str, message: str) -> CheckResult:
-    """The result of an exercise whose tests could not run at all (every test 0 points)."""
-    tests = [TestResult(t.name, False, 0, t.points, message, hidden=t.hidden, status=status)
+    """The result of an exercise whose tests could not run at all (every test 0 points); the
+    reason is said once, for the exercise."""
+    tests = [TestResult(t.name, False, 0, t.points, "", hidden=t.hidden, status=status)
              for t in exercise.tests]
-    return CheckResult.from_tests(exercise.id, exercise.title, tests, exercise.hint)
+    return replace(CheckResult.from_tests(exercise.id, exercise.title, tests, exercise.hint),
+                   message=message)
+
+
+def said_once(result: CheckResult) -> CheckResult:
+    """When every test failed with the same message (the function is missing, its cell did not
+    run, the kernel is gone), say it once for the exercise instead of once per test."""
+    messages = {t.message for t in result.tests}
+    if (len(result.tests) < 2 or len(messages) != 1 or not next(iter(messages))
+            or any(t.passed for t in result.tests) or all(t.hidden for t in result.tests)):
+        return result
+    return replace(result, message=result.message or next(iter(messages)),
+                   tests=[replace(t, message="") for t in result.tests])
 
 
 def _judge_one(session: KernelSession, loop: asyncio.AbstractEventLoop,
@@ -159,8 +183,9 @@ def judge_exercises(session: KernelSession, loop: asyncio.AbstractEventLoop,
         tests = [t for part in parts[exercise.id] for t in part.tests]
         order = {t.name: i for i, t in enumerate(exercise.tests)}
         tests.sort(key=lambda t: order.get(t.name, len(order)))
-        results[exercise.id] = (CheckResult.from_tests(exercise.id, exercise.title, tests,
-                                                       exercise.hint), seconds[exercise.id])
+        merged = CheckResult.from_tests(exercise.id, exercise.title, tests, exercise.hint)
+        message = next((p.message for p in parts[exercise.id] if p.message), "")
+        results[exercise.id] = (said_once(replace(merged, message=message)), seconds[exercise.id])
     return results
 
 

@@ -131,6 +131,29 @@ class CellOutcome:
     seconds: float = 0.0
 
 
+def _where(cell: CodeCell) -> str:
+    """``cell 12 (`def add(a, b):`)``: its number and first line, for a student who sees no
+    cell numbers in JupyterLab."""
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    return f"cell {cell.number} (`{clip(first, 60)}`)" if first else f"cell {cell.number}"
+
+
+def _error_text(cell: CodeCell, name: str, value: str) -> str:
+    """``SyntaxError: expected ':' (line 3 of the cell: `def f(x)`)``: where in the student's
+    own cell, not IPython's internal file name."""
+    if name in ("SyntaxError", "IndentationError", "TabError"):
+        try:
+            compile(cell.source, "<cell>", "exec")
+        except SyntaxError as exc:
+            line = (exc.text or "").strip()
+            where = f"line {exc.lineno} of the cell" + (f": `{clip(line, 80)}`" if line else "")
+            return f"{name}: {exc.msg} ({where})"
+        except (ValueError, OverflowError, RecursionError, MemoryError):
+            pass
+    text = f"{name}: {value}" if value else name
+    return clip(text, 300)
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -153,6 +176,8 @@ class KernelSession:
     def __post_init__(self) -> None:
         self.sandbox = self.sandbox or Sandbox(isolate=False)
         self.problems: list[Problem] = []
+        #: exercise id -> what its answer cell raised (the last run), for the exercise's feedback
+        self.cell_errors: dict[str, str] = {}
         self.outcomes: list[CellOutcome] = []
         self.bad_cells: set[int] = set()
         self.starts = 0
@@ -337,6 +362,7 @@ class KernelSession:
                 continue
             self.started_once = True
             self.outcomes = []
+            self.cell_errors = {}
             if await self._run_cells():
                 return True
         if not self.expired and self.starts >= MAX_STARTS:
@@ -361,11 +387,13 @@ class KernelSession:
                 self.crashed = not self.expired and outcome.state == "died"
                 kind = {"died": "cell_died", "killed": "cell_timeout"}[outcome.state]
                 self.note("notebook_timeout" if self.expired else kind,
-                          f"cell {cell.number}: {outcome.detail}"
+                          f"{_where(cell)}: {outcome.detail}"
                           + ("" if self.expired else "; ran the notebook again without it"))
                 return False
             if outcome.state in ("error", "timeout"):
-                self.note(f"cell_{outcome.state}", f"cell {cell.number}: {outcome.detail}")
+                self.note(f"cell_{outcome.state}", f"{_where(cell)}: {outcome.detail}")
+                if cell.exercise and outcome.state == "error":
+                    self.cell_errors[cell.exercise] = outcome.detail
             await self._snapshot_after(position)
         return True
 
@@ -401,8 +429,7 @@ class KernelSession:
                 self.timed_out = True
                 return CellOutcome(cell, "timeout", f"ran longer than {self.limits.cell_timeout:g} s "
                                    "and was interrupted", seconds)
-            text = f"{name}: {value}" if value else name
-            return CellOutcome(cell, "error", f"raised {text[:300]}", seconds)
+            return CellOutcome(cell, "error", f"raised {_error_text(cell, name, value)}", seconds)
         return CellOutcome(cell, "ok", "", seconds)
 
     async def _snapshot_after(self, position: int) -> None:

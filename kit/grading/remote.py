@@ -28,7 +28,7 @@ from ..exercises import BadResult, CallError, NotAttempted, StudentError, TimeLi
 
 __all__ = ["MIME", "MAX_REPLY_BYTES", "MAX_MESSAGE_CHARS", "MAX_TRACEBACK_CHARS", "install_code",
            "call_code", "read_log", "snapshot_code",
-           "decode_reply", "new_nonce", "KernelDied"]
+           "decode_reply", "new_nonce", "KernelDied", "AnswerCellFailed"]
 
 #: The MIME type of the reply the kernel publishes.
 MIME = "application/vnd.smtpkit.reply+json"
@@ -70,7 +70,9 @@ def __smtpkit_call__(nonce, exercise_id, name, payload, max_bytes, mime, log_fd,
             names = get_ipython().compile._filename_map
         except Exception:
             names = {}
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in names]
+        ours = one.__code__.co_filename  # the grader's own cell: never shown to a student
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename in names and f.filename != ours]
         for frame in frames:
             frame.filename = "Cell In[%s]" % names[frame.filename]
         return "".join(traceback.format_list(frames)).rstrip()
@@ -169,6 +171,17 @@ class KernelDied(CallError):
     earlier one did. The message says which, for the student."""
 
     status = "error"
+
+
+class AnswerCellFailed(CallError):
+    """The cell that holds the exercise's answer raised (a syntax error, say), so the function
+    does not exist: an error of the student's to fix there, not an exercise left undone."""
+
+    status = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"your answer cell for this exercise did not run: it {detail}")
+        self.detail = detail
 
 
 def new_nonce() -> str:
