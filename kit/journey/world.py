@@ -214,17 +214,20 @@ class MailWorld:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            failed = False
             with self._lock:
                 try:
                     worked = self._tick()
                 except Exception as exc:  # never die silently: keep the error, go on
-                    worked = 0
+                    worked, failed = 0, True
                     self._errors.append(f"{type(exc).__name__}: {exc}")
                     self.journal.add(Event(time.time(), "", "error", "world", note=self._errors[-1]))
                 due = [t for t in (m.queue.next_due() for m in self.mtas.values()) if t is not None]
             if worked:
                 continue
             wait = 0.1 if not due else min(0.1, max(0.0, min(due) - time.time()))
+            if failed:  # an entry that fails every time must not spin the worker
+                wait = 0.5
             self._wake.wait(wait)
             self._wake.clear()
 
