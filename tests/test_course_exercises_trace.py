@@ -269,13 +269,13 @@ def utc_date(text, *, minus_zero_is_utc=True, to_utc=True, guess_utc=False):
     return (when.astimezone(timezone.utc) if to_utc else when).isoformat()
 
 
-def make_parse_received(**date_options):
+def make_parse_received(first_semicolon=False, **date_options):
     def parse_received(value):
         tokens = words(value)
         result = dict.fromkeys(KEYWORDS + ("date",))
         if ";" in tokens:
-            cut = tokens.index(";")
-            tokens, rest = tokens[:cut], tokens[cut + 1:]
+            cut = tokens.index(";") if first_semicolon else len(tokens) - 1 - tokens[::-1].index(";")
+            tokens, rest = [t for t in tokens[:cut] if t != ";"], tokens[cut + 1:]
             result["date"] = utc_date(" ".join(rest), **date_options)
         i = 0
         while i < len(tokens) - 1:
@@ -337,6 +337,12 @@ def test_parse_received_dates_inside_comments():
         return result
     assert_rejected("tracing.parse_received", first_date_anywhere,
                     "the only date is inside a comment")
+
+
+def test_parse_received_date_after_the_last_semicolon():
+    """Issue 13: 'id X; for <a@b>; date' lost its date; RFC 5321 §4.4: the stamp ends with ';' date-time."""
+    assert_rejected("tracing.parse_received", make_parse_received(first_semicolon=True),
+                    "only the last ';' ends them, and the date follows it")
 
 
 def test_parse_received_date_mistakes():

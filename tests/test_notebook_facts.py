@@ -155,3 +155,11 @@ def test_each_seed_correction_is_made_once():
 def test_nothing_is_coming():
     for nb in SOLUTIONS:
         assert "(coming)" not in text(nb), nb
+
+
+def test_the_date_follows_the_last_semicolon():
+    """RFC 5321 §4.4: Stamp = ... [CFWS] ";" FWS date-time; a ';' may also stand between clauses."""
+    t = text("05")
+    assert "after the first `;`" not in t and "the first `;`:" not in t
+    assert "after the last `;` that is outside comments" in t
+    assert 'words[::-1].index(";")' in code("05")

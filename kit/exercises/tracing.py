@@ -4,7 +4,7 @@ The contract, kept to plain values so the grader can call across processes:
 
 * ``parse_received(value) -> dict`` with keys ``from``, ``by``, ``with``, ``id``, ``for`` (the
   word after each keyword, outside comments, or None) and ``date`` (the date-time after the
-  first ``;`` outside comments, as ISO 8601 in UTC, or None when there is none or it has no
+  last ``;`` outside comments, as ISO 8601 in UTC, or None when there is none or it has no
   zone). RFC 5321 §4.4 for the clauses, RFC 5322 §3.2.2 for comments, §3.3/§4.3 for dates.
 * ``hops(message_text) -> list[dict]``: one dict per ``Received:`` field in travel order
   (hop 0 = the bottom-most field, the origin) with ``from``, ``by``, ``date`` as above and
@@ -86,9 +86,17 @@ _FIELDS = [
      "from mail.example.net ([192.0.2.46]) by lists.example.org\r\n"
      "\twith ESMTP id S1753864Ab2CDND1 (ORCPT <rfc822;team@lists.example.org>);\r\n"
      "\tSun, 4 Mar 2012 08:03:27 -0500",
-     {"date": "the first ';' is inside the comment (ORCPT <rfc822;...>); the date follows the first ';' "
+     {"date": "the first ';' is inside the comment (ORCPT <rfc822;...>); the date follows the last ';' "
               "outside comments, and 08:03:27 -0500 is 13:03:27 UTC",
       "id": "the id is one word; the comment after it is not part of it"}),
+    ("two ';': one between the clauses, one before the date",
+     "from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org (Postfix) with ESMTP id 4F3D2;\r\n"
+     "\tfor <a@example.org>; Tue, 7 Mar 2017 14:29:24 -0800",
+     {"date": "the date follows the last ';' outside comments: the stamp ends with ';' date-time "
+              "(RFC 5321 §4.4), and 14:29:24 -0800 is 22:29:24 UTC",
+      "for": "a ';' may stand between clauses; only the last ';' ends them, and the date follows it "
+             "(RFC 5321 §4.4): the for clause comes after the first ';'",
+      "id": "the id ends where the ';' starts"}),
     ("a date inside a comment, no ';'",
      "from relay.example.net (relay.example.net [192.0.2.30] Mon, 5 Feb 2024 23:59:59 +0000)\r\n"
      "\tby mx.example.org with SMTP id CCC333",
@@ -152,7 +160,7 @@ PARSE_RECEIVED = register(Exercise(
     id="tracing.parse_received",
     title="Read one Received field",
     function="parse_received",
-    hint="First drop the comments: everything in parentheses, which nest. Then split at the first ';': "
+    hint="First drop the comments: everything in parentheses, which nest. Then split at the last ';': "
          "the date comes after it (email.utils.parsedate_to_datetime; None if it fails or has no zone; "
          "-0000 is UTC). Before it, look for the keywords from, by, with, id, for in any letter case and "
          "take the word after each.",
