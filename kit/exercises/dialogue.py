@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import ExitStack, contextmanager
 
 from ..server import LabServer, mailbox_full, unknown_user
-from ..server.controller import sockets_from
+from ..server.controller import own_sockets
 from ..transcript import BARE_LF_NOTE
 from ._errors import CallError, NotAttempted
 from ._exercise import Exercise
@@ -39,7 +39,7 @@ def relayed_server(**settings):
     judge's own loopback (no socket provider), where the relay reaches it; the relay listens
     where the student's code runs (under the grader, the kernel's private loopback)."""
     with ExitStack() as stack:
-        with sockets_from(None):  # type: ignore[arg-type]  # None: a plain socket, no provider
+        with own_sockets():
             server = stack.enter_context(judge_server(**settings))
         relay = stack.enter_context(PiecesRelay(server.host, server.port))
         yield server, relay
