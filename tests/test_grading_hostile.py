@@ -376,9 +376,10 @@ def test_huge_outputs_and_messages_do_not_flood_the_grader(tmp_path):
         assert path.stat().st_size < 1_000_000, path
     data = json.loads((out / "results.json").read_text())
     loud = next(s for s in data["students"] if s["student"] == "loud")
-    test = loud["exercises"]["demo.add"]["tests"][0]
-    assert test["status"] == "error" and "ValueError" in test["message"]
-    assert len(test["message"]) < 5000 and "characters in all" in test["message"]
+    add = loud["exercises"]["demo.add"]
+    message = add["tests"][0]["message"] or add["message"]  # said once when every test says it
+    assert add["tests"][0]["status"] == "error" and "ValueError" in message
+    assert len(message) < 5000 and "characters in all" in message
     # the flood cost its author the connection to the kernel (a message over 32 MB closes it),
     # never the grader its memory; the run went on and graded it
     assert next(s for s in data["students"] if s["student"] == "flood")["notebooks"][0]["status"]

@@ -117,7 +117,8 @@ def secret_paths(submissions: Path, out: Path | None, hidden: Path | None,
     grader_only = getattr(exercises, "GRADER_ONLY", ("exercises/answers",))
     kit_dir = Path(kit.__file__).resolve().parent
     secret = {Path(submissions).resolve(), *(Path(p).resolve() for p in extra)}
-    secret.update(kit_dir / p for p in grader_only)
+    for kit_copy in {kit_dir, *_installed_kits()}:  # whichever kit a kernel would import
+        secret.update(kit_copy / p for p in grader_only)
     if out is not None:
         secret.add(Path(out).resolve())
     if hidden is not None:
@@ -131,6 +132,20 @@ def secret_paths(submissions: Path, out: Path | None, hidden: Path | None,
             if not any(k == resolved or k.is_relative_to(resolved) for k in keep):
                 secret.add(resolved)
     return sorted(str(p) for p in secret)
+
+
+def _installed_kits() -> set[Path]:
+    """Every ``kit`` package on this Python's path and in its site-packages (an installed copy
+    besides the checkout the grader runs from, say)."""
+    import site
+
+    places = [*sys.path, *site.getsitepackages(), site.getusersitepackages()]
+    found = set()
+    for place in places:
+        candidate = Path(place or ".") / "kit"
+        if (candidate / "exercises").is_dir():
+            found.add(candidate.resolve())
+    return found
 
 
 def _cgroup_mounts() -> dict[str, str]:

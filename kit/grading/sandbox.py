@@ -56,8 +56,10 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 #: Where the kernel finds its connection file, inside the sandbox.
 KERNEL_CONNECTION = "/run/smtpkit/connection.json"
-#: The kernel's TCP ports on its private loopback: this plus the grader's ipc "port" number.
-TCP_BASE = 50000
+#: The kernel's TCP ports on its private loopback: this plus the grader's ipc "port" number;
+#: below the ephemeral range (32768-60999 in a new network namespace), where the relay's own
+#: outgoing connections could otherwise take a port before the kernel binds it.
+TCP_BASE = 10000
 #: The file descriptor on which the kernel writes its replies log.
 REPLIES_FD = 3
 #: Only these addresses are handed out as listening sockets.
