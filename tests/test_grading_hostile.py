@@ -456,3 +456,39 @@ def test_children_and_tmpfs_count_against_the_memory_limit(tmp_path):
     result = report.students[0].results["attack.children"]
     assert result.passed, (result.tests[0].message, result.tests[0].got)
     assert report.sandbox.cgroups, "no memory cgroup for the kernel"
+
+
+def _orphaned_launchers() -> set[int]:
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
+        if parent == "1" and b"kit/grading/sandbox.py" in cmdline:
+            found.add(int(pid))
+    return found
+
+
+def test_kernels_die_with_a_killed_grader(tmp_path):
+    """A grader killed with SIGKILL (no clean-up runs) leaves no kernel behind: the launcher's
+    parent-death signal survives its drop to the sandbox user."""
+    import signal
+    import time
+
+    before = _orphaned_launchers()
+    subs = tmp_path / "subs"
+    notebook(subs / "sleeper" / "01_add.ipynb", ["import time\ntime.sleep(60)"])
+    grader = subprocess.Popen([sys.executable, "-m", "kit", "grade", str(subs), "--out",
+                               str(tmp_path / "out"), "--notebooks", str(CLASS / "notebooks"),
+                               "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(Path("/proc").glob(f"{grader.pid}/task")):
+        time.sleep(0.1)
+    time.sleep(6)  # the kernel is up and sleeping
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    time.sleep(2)
+    assert _orphaned_launchers() - before == set()

@@ -205,6 +205,25 @@ def cgroup_parents() -> dict[str, str]:
     return {}
 
 
+def _sweep_cgroups(parents: dict[str, str]) -> None:
+    """Remove the empty kernel cgroups of graders that were killed before they could."""
+    for parent in parents.values():
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for name in names:
+            parts = name.split("-")
+            if len(parts) < 3 or parts[0] != "smtpkit" or not parts[1].isdigit():
+                continue
+            if os.path.exists(f"/proc/{parts[1]}"):
+                continue  # that grader still runs
+            try:
+                os.rmdir(os.path.join(parent, name))  # fails while a process is inside
+            except OSError:
+                pass
+
+
 @dataclass(frozen=True)
 class Sandbox:
     """How every kernel of one grading run is isolated (built once, see ``Sandbox.build``)."""
@@ -228,8 +247,10 @@ class Sandbox:
         read_only, links = runtime_paths()
         hide = [p for p in secret_paths(submissions, out, hidden, extra_hide)
                 if _inside(p, read_only) and os.path.exists(p)]
+        parents = cgroup_parents()
+        _sweep_cgroups(parents)
         return cls(True, sandbox_user(), tuple(read_only), tuple(sorted(links.items())),
-                   tuple(hide), tuple(sorted(cgroup_parents().items())), tmpfs_mb, nproc,
+                   tuple(hide), tuple(sorted(parents.items())), tmpfs_mb, nproc,
                    shutil.which("bwrap") or "bwrap")
 
     def describe(self) -> dict:

@@ -345,7 +345,13 @@ def run(plan: dict, command: list[str]) -> None:
         uid, gid = user
         if plan.get("chown"):
             os.chown(plan["replies"], uid, gid)
+        parent = os.getppid()
         _drop_to(uid, gid)
+        # A change of credentials clears the parent-death signal: set it again, and make sure
+        # the grader did not die in between (we would then be an orphan nobody kills).
+        _c().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            raise OSError("the grader is gone")
     else:
         sources = {p: p for p in plan["read_only"]}
         uid, gid = os.getuid(), os.getgid()
