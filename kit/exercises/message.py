@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from email.utils import getaddresses, parsedate_to_datetime
 
 from ..client import send_mail
-from ..server.controller import own_sockets
+from ..server.controller import sockets_from
 from ._exercise import Exercise
 from ._expected import expected as expected_value
 from ._registry import register
@@ -175,7 +175,7 @@ def _server_test() -> Test:
         if problem:
             return Outcome(False, problem, shown, "a valid message", text)
         # the judge itself sends the student's message: the server is the judge's, not the kernel's
-        with own_sockets(), judge_server() as server:
+        with sockets_from(None), judge_server() as server:
             result = send_mail(server.host, server.port, SENDER, recipients, text)
             if not result.ok:
                 return Outcome(False, f"the lab server did not accept it: {result.error}", shown, "250", result.error)

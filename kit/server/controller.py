@@ -23,23 +23,12 @@ _here = threading.local()
 
 
 @contextmanager
-def sockets_from(provider: Callable[[str, int], socket.socket]) -> Iterator[None]:
+def sockets_from(provider: Callable[[str, int], socket.socket] | None) -> Iterator[None]:
     """In this thread, lab servers take their socket from ``provider(host, port)``: the grader
-    uses it to listen on a sandboxed kernel's private loopback."""
+    uses it to listen on a sandboxed kernel's private loopback. ``None``: bind in this
+    process's own network again (a judge's server that only the judge talks to)."""
     previous = getattr(_here, "provider", None)
     _here.provider = provider
-    try:
-        yield
-    finally:
-        _here.provider = previous
-
-
-@contextmanager
-def own_sockets() -> Iterator[None]:
-    """In this thread, lab servers bind in this process's own network again (a judge's server
-    that only the judge talks to, inside a ``sockets_from`` block)."""
-    previous = getattr(_here, "provider", None)
-    _here.provider = None
     try:
         yield
     finally:
