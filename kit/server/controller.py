@@ -10,6 +10,7 @@ port with no race) and build the first protocol object directly instead of probi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +34,11 @@ def sockets_from(provider: Callable[[str, int], socket.socket] | None) -> Iterat
         yield
     finally:
         _here.provider = previous
+
+
+def own_sockets() -> contextlib.AbstractContextManager[None]:
+    """``sockets_from(None)``: this thread's lab servers bind in this process's own network."""
+    return sockets_from(None)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
