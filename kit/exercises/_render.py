@@ -7,6 +7,7 @@ result, so hidden tests show only their name, verdict and points, never inputs o
 from __future__ import annotations
 
 import html
+import pprint
 from typing import Any
 
 from ._results import CheckResult, TestResult
@@ -43,7 +44,11 @@ def _pts(value: float) -> str:
 
 
 def _value(value: Any) -> str:
+    """A value as Python would write it; a long list or dict one item per line (so it wraps at
+    its commas, never inside a token)."""
     text = repr(value)
+    if len(text) > 60 and isinstance(value, (list, dict, tuple)):
+        text = pprint.pformat(value, width=60, sort_dicts=False)
     return text if len(text) <= _LIMIT else text[:_LIMIT] + " ..."
 
 
@@ -96,8 +101,15 @@ def to_text(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
+#: JupyterLab lays out output tables with ``table-layout: fixed`` and equal columns; these tables
+#: say otherwise, give the explanation the room, and wrap long values between words.
+_TABLE = 'style="border-collapse:collapse;table-layout:auto;width:100%"'
+_WRAP = "white-space:pre-wrap;overflow-wrap:break-word;word-break:normal"
+
+
 def _pre(text: str) -> str:
-    return f'<pre style="margin:2px 0;white-space:pre-wrap">{html.escape(text)}</pre>'
+    return (f'<pre style="margin:2px 0;{_WRAP};text-align:left;background:none;padding:0">'
+            f"{html.escape(text)}</pre>")
 
 
 def _row(test: TestResult) -> str:
@@ -106,11 +118,12 @@ def _row(test: TestResult) -> str:
     if test.message and not test.passed:
         details.append(f"<div>{html.escape(test.message)}</div>")
     if test.input is not None and not _not_run(test):
-        details.append(f"<div>input: <code>{html.escape(_input(test.input))}</code></div>")
+        details.append(f'<div style="{_WRAP}">input: <code>{html.escape(_input(test.input))}'
+                       "</code></div>")
     if _shows_values(test):
-        top = 'style="vertical-align:top;padding:0 8px 0 0"'
+        top = 'style="vertical-align:top;padding:0 8px 0 0;text-align:left;width:50%"'
         details.append(
-            f'<table style="border-collapse:collapse"><tr>'
+            f"<table {_TABLE}><tr>"
             f"<td {top}>expected{_pre(_value(test.expected))}</td>"
             f"<td {top}>got{_pre(_value(test.got))}</td></tr></table>"
         )
@@ -118,12 +131,13 @@ def _row(test: TestResult) -> str:
         details.append(_pre(test.traceback))
     if test.hint and not test.passed:
         details.append(f"<div><i>hint:</i> {html.escape(test.hint)}</div>")
-    cell = 'style="padding:2px 8px;vertical-align:top;text-align:left"'
+    cell = "padding:2px 8px;vertical-align:top;text-align:left"
     return (
         f'<tr style="background:{background};color:{foreground}">'
-        f"<td {cell}>{_ICON[test.status]}</td><td {cell}>{html.escape(test.name)}</td>"
-        f"<td {cell}>{_pts(test.points)}/{_pts(test.max_points)}</td>"
-        f"<td {cell}>{''.join(details)}</td></tr>"
+        f'<td style="{cell};width:1.5em">{_ICON[test.status]}</td>'
+        f'<td style="{cell};width:22%;{_WRAP}">{html.escape(test.name)}</td>'
+        f'<td style="{cell};width:4em;white-space:nowrap">{_pts(test.points)}/{_pts(test.max_points)}</td>'
+        f'<td style="{cell};{_WRAP}">{"".join(details)}</td></tr>'
     )
 
 
@@ -140,7 +154,7 @@ def to_html(result: CheckResult) -> str:
     if result.message:
         parts.append(f"<div>{html.escape(result.message)}</div>")
     if result.tests:
-        parts.append('<table style="border-collapse:collapse;width:100%">')
+        parts.append(f"<table {_TABLE}>")
         parts.extend(_row(t) for t in result.tests)
         parts.append("</table>")
     if result.hint and not result.passed:

@@ -104,42 +104,55 @@ def _str_diff(expected: str, got: str) -> str:
     )
 
 
-def _diff(expected: Any, got: Any, path: str) -> str | None:
+#: Differences listed for one structured answer (the rest are counted).
+MAX_DIFFERENCES = 6
+
+
+def _diffs(expected: Any, got: Any, path: str) -> list[str]:
+    """Every difference between ``expected`` and ``got`` (depth first), so a student can fix a
+    structured answer in one round instead of one difference per round."""
     where = f"{path}: " if path else ""
     if type(expected) is not type(got):
         if got is None:
-            return f"{where}got None; did you print the answer instead of returning it?"
-        return (
-            f"{where}expected {_KIND[type(expected)]} ({short_repr(expected)}), "
-            f"got {_KIND[type(got)]} ({short_repr(got)})"
-        )
+            return [f"{where}got None; did you print the answer instead of returning it?"]
+        return [f"{where}expected {_KIND[type(expected)]} ({short_repr(expected)}), "
+                f"got {_KIND[type(got)]} ({short_repr(got)})"]
     if type(expected) is list:
+        found = []
         if len(expected) != len(got):
-            return f"{where}expected a list of {len(expected)} items, got {len(got)} items"
+            found.append(f"{where}expected a list of {len(expected)} items, got {len(got)} items")
         for i, (e, g) in enumerate(zip(expected, got, strict=False)):
-            problem = _diff(e, g, f"{path}[{i}]")
-            if problem:
-                return problem
-        return None
+            found += _diffs(e, g, f"{path}[{i}]")
+        return found
     if type(expected) is dict:
+        found = []
         missing = [k for k in expected if k not in got]
         extra = [k for k in got if k not in expected]
         if missing:
-            return f"{where}missing key(s) {', '.join(map(repr, missing))}"
+            found.append(f"{where}missing key(s) {', '.join(map(repr, missing))}")
         if extra:
-            return f"{where}unexpected key(s) {', '.join(map(repr, extra))}"
+            found.append(f"{where}unexpected key(s) {', '.join(map(repr, extra))}")
         for key in expected:
-            problem = _diff(expected[key], got[key], f"{path}[{key!r}]")
-            if problem:
-                return problem
-        return None
+            if key in got:
+                found += _diffs(expected[key], got[key], f"{path}[{key!r}]")
+        return found
     if type(expected) is float and math.isnan(expected) and math.isnan(got):
-        return None
+        return []
     if expected == got:
-        return None
+        return []
     if type(expected) is str:
-        return where + _str_diff(expected, got)
-    return f"{where}expected {short_repr(expected)}, got {short_repr(got)}"
+        return [where + _str_diff(expected, got)]
+    return [f"{where}expected {short_repr(expected)}, got {short_repr(got)}"]
+
+
+def _diff(expected: Any, got: Any, path: str) -> str | None:
+    """All differences in one message ('; '-separated, at most ``MAX_DIFFERENCES``), or None."""
+    found = _diffs(expected, got, path)
+    if not found:
+        return None
+    shown = "; ".join(found[:MAX_DIFFERENCES])
+    more = len(found) - MAX_DIFFERENCES
+    return shown + (f"; and {more} more difference{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def exact(expected: Any, got: Any) -> str | None:
