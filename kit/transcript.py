@@ -14,6 +14,7 @@ notebook's; reads take a lock.
 
 from __future__ import annotations
 
+import collections
 import html
 import itertools
 import threading
@@ -222,19 +223,31 @@ class Transcript:
 
 
 class Transcripts:
-    """All sessions a server has seen, oldest first; a read-only, thread-safe list."""
+    """The sessions a server has seen, oldest first; a read-only, thread-safe list.
 
-    def __init__(self) -> None:
-        self._items: list[Transcript] = []
+    ``keep`` bounds it: only the last ``keep`` sessions are kept and older ones are forgotten
+    (``forgotten`` counts them), so a server that runs for days does not grow without end.
+    ``None`` keeps every session.
+    """
+
+    def __init__(self, keep: int | None = None) -> None:
+        if keep is not None and keep < 1:
+            raise ValueError("keep must be at least 1 (or None: keep every session)")
+        self.keep = keep
+        self._items: collections.deque[Transcript] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
+        self.forgotten = 0
 
     def append(self, transcript: Transcript) -> None:
         with self._lock:
+            if self.keep is not None and len(self._items) == self.keep:
+                self.forgotten += 1
             self._items.append(transcript)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.forgotten = 0
 
     def _snapshot(self) -> list[Transcript]:
         with self._lock:
@@ -251,8 +264,8 @@ class Transcripts:
 
     @property
     def last(self) -> Transcript | None:
-        items = self._snapshot()
-        return items[-1] if items else None
+        with self._lock:
+            return self._items[-1] if self._items else None
 
     def to_text(self, *, times: bool = False) -> str:
         return "\n\n".join(f"=== session {t.session_id} {t.peer}\n{t.to_text(times=times)}"
@@ -262,7 +275,8 @@ class Transcripts:
         return self.to_text()
 
     def __repr__(self) -> str:
-        return f"<Transcripts: {len(self)} sessions>"
+        older = f", {self.forgotten} older forgotten (keep={self.keep})" if self.forgotten else ""
+        return f"<Transcripts: {len(self)} sessions{older}>"
 
     def _repr_html_(self) -> str:
         return "".join(t._repr_html_() for t in self._snapshot()) or "<em>no sessions yet</em>"

@@ -26,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-size", type=cli_args.positive_int, default=10 * 1024 * 1024, metavar="OCTETS")
     parser.add_argument("--max-recipients", type=cli_args.positive_int, default=100, metavar="N")
     parser.add_argument("--idle-timeout", type=cli_args.positive_float, default=300.0, metavar="SECONDS")
+    parser.add_argument("--keep-sessions", type=cli_args.positive_int, default=1000, metavar="N",
+                        help="keep the transcripts of the last N sessions in memory (default 1000)")
     parser.add_argument("--no-fsync", action="store_true", help="do not flush each message to disk before 250")
     parser.add_argument("--tls", action="store_true",
                         help="offer STARTTLS with a certificate from a throw-away CA made now (its path is printed)")
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             hostname=args.hostname, domains=args.domains or ["example.test"], users=args.users,
             vrfy=not args.no_vrfy, expn=args.expn, max_message_size=args.max_size,
             max_recipients=args.max_recipients, idle_timeout=args.idle_timeout, durable=not args.no_fsync,
+            keep_sessions=args.keep_sessions,
             tls=args.tls, implicit_tls=args.tls_on_connect, auth=dict(args.auth) if args.auth else None,
             auth_require_tls=not args.auth_without_tls)
     except ValueError as exc:  # settings that contradict each other (LabConfig checks them all)

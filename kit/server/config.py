@@ -33,6 +33,9 @@ class LabConfig:
     #: §4.5.3.2.7: the server timeout SHOULD be at least 5 minutes.
     idle_timeout: float = 300.0
     max_sessions: int = 50
+    #: Transcripts of the last N sessions are kept (older ones are forgotten, so memory stays
+    #: flat on a long-running server); None keeps all. Large enough for any notebook's sessions.
+    keep_sessions: int | None = 10_000
     #: §4.5.3.1.4: a command line is at most 512 octets including CRLF.
     command_line_limit: int = 512
     behaviours: list[Behaviour] = field(default_factory=list)
@@ -63,6 +66,8 @@ class LabConfig:
             self.users = tuple(u.lower() for u in self.users)
         if self.max_recipients < 1 or self.max_sessions < 1:
             raise ValueError("max_recipients and max_sessions must be at least 1")
+        if self.keep_sessions is not None and self.keep_sessions < 1:
+            raise ValueError("keep_sessions must be at least 1 (or None: keep every session)")
         if self.max_message_size < 1:
             raise ValueError("max_message_size must be positive")
         if self.idle_timeout <= 0:

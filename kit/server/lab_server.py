@@ -46,7 +46,7 @@ class LabState:
     def __init__(self, config: LabConfig, listeners: list[LineListener]) -> None:
         self.config = config
         self.behaviours = BehaviourSet(config.behaviours)
-        self.transcripts = Transcripts()
+        self.transcripts = Transcripts(keep=config.keep_sessions)
         self.listeners = listeners
         self.sessions: set[Any] = set()
         self._count = 0
@@ -109,8 +109,10 @@ class LabServer:
 
     Keyword arguments are those of `LabConfig` (host, port, hostname, domains, users,
     maildir, durable, vrfy, expn, max_message_size, max_recipients, idle_timeout,
-    max_sessions, behaviours). ``on_line(transcript, direction, text)`` is called from
-    the server's thread for every line; leave it unset in notebooks.
+    max_sessions, keep_sessions, behaviours, ...). ``keep_sessions`` (default 10,000) bounds
+    the transcripts kept: the last N sessions; ``None`` keeps all.
+    ``on_line(transcript, direction, text)`` is called from the server's thread for every
+    line (also of sessions no longer kept); leave it unset in notebooks.
     """
 
     def __init__(self, *, on_line: LineListener | None = None, **settings: Any) -> None:
