@@ -11,6 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from kit.authoring import (
+    MANIFEST,
     MARKER,
     AuthoringError,
     MarkerError,
@@ -96,12 +97,15 @@ def test_release_clears_outputs_drops_solution_only_and_keeps_exercise_metadata(
 
 
 def test_release_is_byte_stable_and_returns_the_student_paths(project: Path) -> None:
-    paths = release(project / "solutions", project / "notebooks")
-    assert paths == [project / "notebooks" / "01-add.ipynb"]
+    done = release(project / "solutions", project / "notebooks")
+    paths = done.paths
+    assert paths == [project / "notebooks" / "01-add.ipynb"] and done.written == ["01-add.ipynb"]
     first = paths[0].read_bytes()
+    manifest = (project / "notebooks" / MANIFEST).read_bytes()
     assert first.endswith(b"}\n") and b'\n "cells": [\n  {\n' in first  # nbformat, indent 1
-    assert release(project / "solutions", project / "notebooks") == paths
-    assert paths[0].read_bytes() == first
+    again = release(project / "solutions", project / "notebooks")
+    assert again.paths == paths and again.written == [] and again.backup is None
+    assert paths[0].read_bytes() == first and (project / "notebooks" / MANIFEST).read_bytes() == manifest
 
 
 def test_cells_saved_without_ids_get_stable_ids(project: Path) -> None:
@@ -109,9 +113,9 @@ def test_cells_saved_without_ids_get_stable_ids(project: Path) -> None:
     for cell in raw["cells"]:
         del cell["id"]  # nbformat would invent random ids when reading this
     (project / "solutions" / "01-add.ipynb").write_text(json.dumps(raw))
-    first = release(project / "solutions", project / "notebooks")[0].read_bytes()
+    first = release(project / "solutions", project / "notebooks").paths[0].read_bytes()
     (project / "notebooks" / "01-add.ipynb").unlink()
-    assert release(project / "solutions", project / "notebooks")[0].read_bytes() == first
+    assert release(project / "solutions", project / "notebooks").paths[0].read_bytes() == first
     assert check(project / "solutions", project / "notebooks") == []
 
 
@@ -180,8 +184,8 @@ def test_student_release_has_kit_and_notebooks_but_no_solutions_or_hidden_tests(
     dest = tmp_path_factory.mktemp("out") / "student"
     assert student_release(root, dest) == dest.resolve()
     assert _files(dest) == {
-        MARKER, "README.md", "pyproject.toml", "kit/__init__.py", "kit/sub/mod.py",
-        "notebooks/01-add.ipynb",
+        MARKER, "README.md", "pyproject.toml", "Makefile", "kit/__init__.py", "kit/sub/mod.py",
+        "notebooks/01-add.ipynb", f"notebooks/{MANIFEST}",
     }
     assert b"total = a + b" not in (dest / "notebooks" / "01-add.ipynb").read_bytes()
     (dest / "kit" / "stale.py").write_text("")
@@ -189,7 +193,7 @@ def test_student_release_has_kit_and_notebooks_but_no_solutions_or_hidden_tests(
     assert "kit/stale.py" not in _files(dest)
 
 
-def test_student_release_refuses_foreign_folders_stale_notebooks_and_hidden_in_kit(
+def test_student_release_refuses_foreign_folders_and_hidden_in_kit(
     project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     root = _student_project(project)
@@ -199,10 +203,6 @@ def test_student_release_refuses_foreign_folders_stale_notebooks_and_hidden_in_k
         student_release(root, foreign)
     assert (foreign / "thesis.tex").read_text() == "precious"
     dest = tmp_path_factory.mktemp("out") / "student"
-    (root / "notebooks" / "01-add.ipynb").write_text("{}")
-    with pytest.raises(AuthoringError, match=r"01-add.ipynb \(out of date\)"):
-        student_release(root, dest)
-    release(root / "solutions", root / "notebooks")
     (root / "kit" / "grading_secrets.py").write_text("HIDDEN = {'demo.add': []}\n")
     with pytest.raises(AuthoringError, match="defines HIDDEN"):
         student_release(root, dest)

@@ -1,7 +1,8 @@
 """Authoring: instructor notebooks in ``solutions/`` are the single source; ``release`` writes
 the student copies in ``notebooks/`` (solution blocks stubbed, outputs cleared, byte-stable),
 ``check`` reports drift, and ``student_release`` builds the folder students get, without the
-grader-only reference solutions (``leaks``).
+grader-only reference solutions (``leaks``). No release overwrites a student's work
+(``workspace``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,20 @@ from __future__ import annotations
 from .errors import AuthoringError, MarkerError
 from .leaks import GRADER_ONLY, audit, expected_problems, static_leaks, write_expected
 from .markers import DEFAULT_TODO, strip_solutions
-from .release import SOLUTION_ONLY, check, drift, release, render, student_notebook
-from .student import MARKER, student_release
+from .release import SOLUTION_ONLY, EditedNotebooks, Released, check, drift, release, render, student_notebook
+from .student import MARKER, build_student_release, student_release
+from .workspace import BACKUPS, MANIFEST
 
 __all__ = [
     "release",
     "check",
     "drift",
     "student_release",
+    "build_student_release",
+    "EditedNotebooks",
+    "Released",
+    "MANIFEST",
+    "BACKUPS",
     "student_notebook",
     "render",
     "strip_solutions",

@@ -7,6 +7,11 @@ metadata students need survives (``kit``, ``tags``, ``editable``, ``deletable``,
 name and position), and notebook metadata is reduced to a fixed kernelspec, so a release is a
 pure function of the sources: running it again yields identical bytes, and ``check`` can tell
 drift by comparing bytes.
+
+The notebooks folder is also the students' workspace, so `release` never overwrites a notebook
+someone edited (`workspace`): it refuses with `EditedNotebooks`, naming them, unless ``force``,
+which first copies them into ``.backup/<UTC time>/``. It records what it wrote in the folder's
+manifest (``.smtpkit-release.json``), which `drift` checks too.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import hashlib
 import json
 import re
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +28,17 @@ import nbformat
 
 from .errors import AuthoringError
 from .markers import strip_solutions
+from .workspace import MANIFEST, back_up, manifest_entry, plan, read_manifest, write_manifest
 
 __all__ = [
     "SOLUTION_ONLY", "release", "check", "drift", "student_notebook", "render", "read_notebook",
+    "rendered", "Released", "EditedNotebooks", "RELEASED_METADATA",
 ]
 
 SOLUTION_ONLY = "solution-only"
 _KEEP_CELL_METADATA = ("kit", "tags", "editable", "deletable", "raw_mimetype")
 _CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_METADATA = {
+RELEASED_METADATA = _METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
@@ -101,52 +109,92 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def _sources(solutions_dir: Path, notebooks_dir: Path) -> list[Path]:
+def _sources(solutions_dir: Path, notebooks_dir: Path | None) -> list[Path]:
     if not solutions_dir.is_dir():
         raise AuthoringError(f"solutions folder not found: {solutions_dir}")
-    if notebooks_dir.exists() and solutions_dir.resolve() == notebooks_dir.resolve():
+    if notebooks_dir is not None and notebooks_dir.exists() and solutions_dir.resolve() == notebooks_dir.resolve():
         raise AuthoringError(f"solutions and notebooks are the same folder: {solutions_dir}")
     return sorted(solutions_dir.glob("*.ipynb"))
 
 
-def _released(solutions_dir: Path, notebooks_dir: Path) -> dict[str, str]:
-    """Student file name -> the text a release writes."""
+def rendered(solutions_dir: Path, notebooks_dir: Path | None = None) -> dict[str, str]:
+    """Student file name -> the text a release writes (every solution parsed and rendered, so a
+    bad one fails before anything is written)."""
+    solutions_dir = Path(solutions_dir)
     return {
         path.name: render(student_notebook(read_notebook(path), path.name))
-        for path in _sources(solutions_dir, notebooks_dir)
+        for path in _sources(solutions_dir, None if notebooks_dir is None else Path(notebooks_dir))
     }
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    data = text.encode("utf-8")
-    if path.exists() and path.read_bytes() == data:
-        return  # keep the mtime: an open Jupyter tab is not told the file changed
-    path.write_bytes(data)
+class EditedNotebooks(AuthoringError):
+    """A release would replace notebooks that hold someone's work; nothing was written."""
+
+    def __init__(self, folder: Path, names: list[str]) -> None:
+        self.folder, self.names = Path(folder), list(names)
+        super().__init__(
+            f"{len(self.names)} notebook(s) in {self.folder} were changed since the last release and differ "
+            f"from the new one, so they may hold a student's work: {', '.join(self.names)}. Nothing was "
+            "written. Keep the work elsewhere first, or run again with --force, which copies them into "
+            f"{self.folder / '.backup'}/<time>/ before replacing them")
 
 
-def release(solutions_dir: Path, notebooks_dir: Path) -> list[Path]:
-    """Write the student copy of every solution notebook; return their paths, sorted.
+@dataclass
+class Released:
+    """What `release` did in a notebooks folder."""
 
-    Files already identical are left untouched. Student notebooks without a solution are not
-    deleted (``check`` reports them as extra).
+    folder: Path
+    #: Every student notebook of the release, sorted by name.
+    paths: list[Path] = field(default_factory=list)
+    #: Names of the notebooks written now (new, or a release copy replaced).
+    written: list[str] = field(default_factory=list)
+    #: Names of edited notebooks replaced because of ``force``, and the folder holding their copies.
+    replaced: list[str] = field(default_factory=list)
+    backup: Path | None = None
+
+
+def release(solutions_dir: Path, notebooks_dir: Path, *, force: bool = False,
+            names: list[str] | None = None) -> Released:
+    """Write the student copy of every solution notebook (or of ``names`` only) into
+    ``notebooks_dir``; return what was done.
+
+    Files already identical are left untouched (their mtime too, so an open JupyterLab tab is not
+    told the file changed). A notebook that differs from the release and from what the previous
+    release wrote is someone's work: `EditedNotebooks` is raised and nothing is written, unless
+    ``force``, which copies those into ``.backup/<UTC time>/`` first. Student notebooks without a
+    solution are not deleted (``check`` reports them as extra).
     """
     solutions_dir, notebooks_dir = Path(solutions_dir), Path(notebooks_dir)
-    released = _released(solutions_dir, notebooks_dir)  # everything parsed before any write
+    released = rendered(solutions_dir, notebooks_dir)  # everything parsed before any write
+    if names is not None:
+        released = {name: text for name, text in released.items() if name in set(names)}
+    todo = plan(notebooks_dir, released)
+    if todo.edited and not force:
+        raise EditedNotebooks(notebooks_dir, todo.edited)
     notebooks_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in released.items():
-        path = notebooks_dir / name
-        _write_if_changed(path, text)
-        paths.append(path)
-    return paths
+    result = Released(notebooks_dir, paths=[notebooks_dir / name for name in released])
+    if todo.edited:
+        result.backup = back_up(notebooks_dir, todo.edited)
+        result.replaced = list(todo.edited)
+        todo.write.update({name: released[name] for name in todo.edited})
+    for name, text in todo.write.items():
+        (notebooks_dir / name).write_bytes(text.encode("utf-8"))
+    result.written = sorted(todo.write)
+    entries = read_manifest(notebooks_dir)
+    entries.update({name: manifest_entry(text) for name, text in released.items()})
+    write_manifest(notebooks_dir, entries)
+    return result
 
 
 def drift(solutions_dir: Path, notebooks_dir: Path) -> list[tuple[str, str]]:
-    """``(file name, "out of date" | "missing" | "extra")`` for each student notebook not in
-    sync with the solutions, sorted by name; empty when in sync."""
+    """``(file name, "out of date" | "missing" | "extra" | "not recorded")`` for each student
+    notebook not in sync with the solutions, sorted by name; empty when in sync. "not recorded":
+    the notebook is right but the folder's manifest (``.smtpkit-release.json``) does not say the
+    release wrote it, so the next release would take it for a student's work."""
     solutions_dir, notebooks_dir = Path(solutions_dir), Path(notebooks_dir)
-    released = _released(solutions_dir, notebooks_dir)
+    released = rendered(solutions_dir, notebooks_dir)
     present = {p.name for p in notebooks_dir.glob("*.ipynb")} if notebooks_dir.is_dir() else set()
+    manifest = read_manifest(notebooks_dir)
     problems = []
     for name in sorted(set(released) | present):
         if name not in present:
@@ -155,6 +203,8 @@ def drift(solutions_dir: Path, notebooks_dir: Path) -> list[tuple[str, str]]:
             problems.append((name, "extra"))
         elif (notebooks_dir / name).read_bytes() != released[name].encode("utf-8"):
             problems.append((name, "out of date"))
+        elif manifest.get(name) != manifest_entry(released[name]):
+            problems.append((name, f"not recorded in {MANIFEST}"))
     return problems
 
 

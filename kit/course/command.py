@@ -4,8 +4,8 @@ JupyterLab serves the student notebooks (``notebooks/`` in the current folder, e
 to the installed kit) on 127.0.0.1 only, on port 8888 if it is free and else on a free port
 (``--port N`` insists on N and says so when N is taken), and opens your web browser unless
 ``--no-browser``. Missing student notebooks are first generated from ``solutions/`` (when there
-is one); existing ones are never overwritten, since they hold your work: ``--release`` regenerates
-them all, as ``smtpkit release`` does. Stop JupyterLab with Ctrl-C (twice).
+is one); existing ones are never overwritten, since they hold your work: ``--release`` brings
+the others up to date, as ``smtpkit release`` does, and stops when one was changed. Stop JupyterLab with Ctrl-C (twice).
 
 Exit codes: JupyterLab's own when it ran; 2 when it could not start: a bad argument, the port
 given with ``--port`` taken, the course or JupyterLab not found.
@@ -51,8 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="instructor notebooks to generate missing student notebooks from "
                              "(default: solutions/ beside the notebooks, if any)")
     parser.add_argument("--release", action="store_true",
-                        help="first regenerate every student notebook from the solutions "
-                             "(overwrites your changes, like `smtpkit release`)")
+                        help="first bring every student notebook up to date with the solutions, like "
+                             "`smtpkit release` (stops if one was changed since the last release)")
     parser.add_argument("--verbose", action="store_true", help="show JupyterLab's full log")
     parser.add_argument("--print-command", action="store_true",
                         help="only print the jupyter command that would run, and exit")
@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
              + ", ".join(course.written))
     if course.differ:
         _say(f"note: {len(course.differ)} notebook(s) differ from {course.solutions.name}/ "
-             f"(your work, or a newer course): {', '.join(course.differ)}; "
-             "`smtpkit lab --release` regenerates them and overwrites your changes")
+             f"(your work, or a newer course): {', '.join(course.differ)}; they are kept as they are "
+             "(`smtpkit lab --release` updates those nobody changed)")
     for warning in warnings:
         _say(f"warning: {warning}")
     if args.port is None and chosen != DEFAULT_PORT:

@@ -91,28 +91,27 @@ def prepare_notebooks(course: Course, *, release_all: bool = False) -> Course:
 
     With ``solutions/``: student notebooks that are missing are written (all of them when the
     folder is empty or new); those that exist but differ from a fresh release (a student's edits
-    and outputs, or a course change) are listed in ``course.differ`` and left alone, unless
-    ``release_all`` asks to regenerate everything (``smtpkit release``). Without solutions the
-    folder must already hold notebooks.
+    and outputs, or a course change) are listed in ``course.differ`` and left alone. With
+    ``release_all`` every notebook is brought up to date as ``smtpkit release`` does, which
+    replaces only notebooks nobody changed since the last release: changed ones are refused
+    (LabError naming them; ``smtpkit release --force`` replaces them after a backup). Without
+    solutions the folder must already hold notebooks.
     """
     if course.solutions is not None:
-        from ..authoring import AuthoringError, drift, release, render, student_notebook
-        from ..authoring.release import read_notebook
+        from ..authoring import AuthoringError, EditedNotebooks, drift, release
 
         try:
             if release_all:
-                before = {p.name: p.read_bytes() for p in course.notebooks.glob("*.ipynb")}
-                paths = release(course.solutions, course.notebooks)
-                course.written = [p.name for p in paths if before.get(p.name) != p.read_bytes()]
+                course.written = release(course.solutions, course.notebooks).written
             problems = drift(course.solutions, course.notebooks)
             missing = [name for name, why in problems if why == "missing"]
             if missing:
-                course.notebooks.mkdir(parents=True, exist_ok=True)
-            for name in missing:
-                text = render(student_notebook(read_notebook(course.solutions / name), name))
-                (course.notebooks / name).write_text(text, encoding="utf-8")
-                course.written.append(name)
+                course.written += release(course.solutions, course.notebooks, names=missing).written
             course.differ = [name for name, why in problems if why == "out of date"]
+        except EditedNotebooks as exc:
+            raise LabError(f"{', '.join(exc.names)} changed since the last release (your work?), so --release "
+                           "leaves them alone and starts nothing. Keep them: run `smtpkit lab` without --release; "
+                           "or replace them with `smtpkit release --force`, which backs them up first") from None
         except AuthoringError as exc:
             raise LabError(f"cannot write the student notebooks: {exc}") from None
     if not _has_notebooks(course.notebooks):
