@@ -4,9 +4,10 @@ Type a command, press Enter or *Send* (*Send* on an empty field sends an empty l
 and the dialogue grows below, client lines in blue, server lines coloured by the reply's first
 digit as the sequence diagram draws them (`kit.ui.sequence.REPLY_COLOURS`, RFC 5321 §4.2.1:
 2yz green, 3yz teal, 4yz orange, 5yz red; a line that is no reply is grey). Each line also
-carries a class (``kit-console-client``, ``kit-console-reply-5yz``, ...) for tests and styles. After ``354`` the lines you type are message data, until a
-line with a single dot. It drives a real `SMTPSession` against a real server; `submit`
-is what the button calls, so the logic can be tested without a browser.
+carries a class (``kit-console-client``, ``kit-console-reply-5yz``, ...) for tests and styles.
+After ``354`` the lines you type are message data, until a line with a single dot. It drives a
+real `SMTPSession` against a real server; `submit` is what the button calls, so the logic can be
+tested without a browser.
 """
 
 from __future__ import annotations
