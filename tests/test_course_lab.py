@@ -3,6 +3,7 @@ a clear message and exit code 2 for a bad or taken port; one real start and a cl
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -66,6 +67,7 @@ def test_jupyter_command_listens_on_loopback_only_and_opens_start_here():
     assert "--ServerApp.open_browser=False" in cmd
     assert "--LabApp.default_url=/lab/tree/00_start_here.ipynb" in cmd
     assert not any("token" in part.lower() for part in cmd)  # the token comes from the environment
+    assert "--ServerApp.contents_manager_class=kit.course.lab.CourseContentsManager" in cmd
     assert "--ServerApp.allow_root=True" in lab.jupyter_command(Path("n"), 1, allow_root=True)
     assert lab.lab_url(8899, "abc") == "http://127.0.0.1:8899/lab/tree/00_start_here.ipynb?token=abc"
 
@@ -99,6 +101,58 @@ def test_missing_student_notebooks_are_written_existing_ones_kept(tmp_path):
     assert "my notes" in (notebooks / "00_start_here.ipynb").read_text()
     assert (notebooks / "02_the_smtp_dialogue.ipynb").read_bytes() == (
         ROOT / "notebooks" / "02_the_smtp_dialogue.ipynb").read_bytes()
+
+
+def test_quiet_settings_are_defaults_after_the_users_own_config(tmp_path):
+    with lab.quiet_config_path() as folder:
+        overrides = json.loads((folder / "labconfig" / "default_setting_overrides.json").read_text())
+        assert overrides == {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
+                                                                             "checkForUpdates": False}}
+        env = lab.lab_environment("tok", folder, base={"PATH": "/bin", "JUPYTER_CONFIG_PATH": "/mine"})
+        assert env == {"PATH": "/bin", "JUPYTER_TOKEN": "tok", "JUPYTER_CONFIG_PATH": f"/mine{os.pathsep}{folder}"}
+        # what JupyterLab's settings handler reads as default overrides
+        from jupyter_server.services.config.manager import ConfigManager
+
+        manager = ConfigManager(config_dir_name="labconfig", read_config_path=[str(tmp_path / "user"),
+                                                                              str(folder / "labconfig")])
+        assert manager.get("default_setting_overrides") == overrides
+    assert not folder.exists()
+
+
+def test_a_released_notebook_is_shown_with_the_kernels_metadata():
+    from ipykernel.ipkernel import IPythonKernel
+
+    released = json.loads((ROOT / "notebooks" / "00_start_here.ipynb").read_text())
+    spec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    assert lab.as_the_kernel_reports(released, spec, IPythonKernel.language_info)
+    assert released["metadata"]["kernelspec"] == spec
+    assert released["metadata"]["language_info"] == IPythonKernel.language_info
+    saved = json.loads(json.dumps(released))  # already as the kernel says: left alone
+    assert not lab.as_the_kernel_reports(saved, spec, IPythonKernel.language_info) and saved == released
+    other = {"metadata": {"kernelspec": {"name": "ir", "display_name": "R", "language": "R"},
+                          "language_info": {"name": "R"}}, "cells": []}
+    assert not lab.as_the_kernel_reports(other, spec, IPythonKernel.language_info)
+    assert lab.CourseContentsManager.__name__ == "CourseContentsManager"
+
+
+def test_only_the_kits_own_notebooks_are_trusted(tmp_path):
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    from kit.authoring import MANIFEST
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in ("00_start_here.ipynb", "01_history_and_architecture.ipynb", MANIFEST):
+        shutil.copy(ROOT / "notebooks" / name, notebooks)
+    changed = notebooks / "01_history_and_architecture.ipynb"
+    changed.write_text(changed.read_text().replace("History", "Histories"))
+    (notebooks / "foreign.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
+    notary = NotebookNotary(data_dir=str(tmp_path / "data"))
+    assert lab.trust_course(lab.find_course(notebooks), notary) == ["00_start_here.ipynb"]
+    assert notary.check_signature(nbformat.read(notebooks / "00_start_here.ipynb", as_version=4))
+    assert not notary.check_signature(nbformat.read(changed, as_version=4))
+    assert not notary.check_signature(nbformat.read(notebooks / "foreign.ipynb", as_version=4))
 
 
 def test_no_course_found_is_exit_2(tmp_path):
@@ -142,12 +196,13 @@ def _children(pid: int) -> list[int]:
 def test_real_start_serves_on_loopback_and_stops_cleanly(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    for name in ("00_start_here.ipynb", "01_history_and_architecture.ipynb"):
+    for name in ("00_start_here.ipynb", "01_history_and_architecture.ipynb", ".smtpkit-release.json"):
         shutil.copy(ROOT / "notebooks" / name, notebooks)
     port = lab.free_port()
     token = "t0k3n-for-the-test"
     env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), IPYTHONDIR=str(tmp_path / "ipython"))
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), IPYTHONDIR=str(tmp_path / "ipython"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"))
     proc = subprocess.Popen([*SMTPKIT, "lab", "--no-browser", "--port", str(port), "--notebooks", str(notebooks)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
     lines: list[str] = []
@@ -173,11 +228,23 @@ def test_real_start_serves_on_loopback_and_stops_cleanly(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as refused:  # no token, no API
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents", timeout=10)
         assert refused.value.code == 403
+        # a notebook as JupyterLab loads it: trusted (no warning below), metadata as the kernel reports it
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/contents/00_start_here.ipynb",
+                                         headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            model = json.loads(answer.read())
+        assert model["content"]["metadata"]["language_info"]["version"] == sys.version.split()[0]
+        assert model["content"]["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+        released = (ROOT / "notebooks" / "00_start_here.ipynb").read_bytes()
+        assert (notebooks / "00_start_here.ipynb").read_bytes() == released  # shown so, not written so
         jupyter = _children(proc.pid)
         assert len(jupyter) == 1
 
         proc.send_signal(signal.SIGTERM)  # smtpkit passes it on; JupyterLab stops its kernels and exits
         proc.wait(timeout=20)
+        output += proc.stdout.read()
+        assert "403 GET /api/status" not in output and "403 GET /api " not in output, output  # the probe's
+        assert "not trusted" not in output, output
         assert not Path(f"/proc/{jupyter[0]}").exists()
         assert _listening_addresses(port) == set()
     finally:

@@ -5,7 +5,9 @@ to the installed kit) on 127.0.0.1 only, on port 8888 if it is free and else on 
 (``--port N`` insists on N and says so when N is taken), and opens your web browser unless
 ``--no-browser``. Missing student notebooks are first generated from ``solutions/`` (when there
 is one); existing ones are never overwritten, since they hold your work: ``--release`` brings
-the others up to date, as ``smtpkit release`` does, and stops when one was changed. Stop JupyterLab with Ctrl-C (twice).
+the others up to date, as ``smtpkit release`` does, and stops when one was changed. The kit's own
+notebooks are trusted, a just-opened one is not marked as changed, and Jupyter's news question
+stays away. Stop JupyterLab with Ctrl-C (twice).
 
 Exit codes: JupyterLab's own when it ran; 2 when it could not start: a bad argument, the port
 given with ``--port`` taken, the course or JupyterLab not found.
@@ -30,9 +32,12 @@ from .lab import (
     find_course,
     first_notebook,
     jupyter_command,
+    lab_environment,
     lab_url,
     preflight,
     prepare_notebooks,
+    quiet_config_path,
+    trust_course,
     wait_until_serving,
 )
 
@@ -94,19 +99,23 @@ def run(args: argparse.Namespace) -> int:
     if args.port is None and chosen != DEFAULT_PORT:
         _say(f"port {DEFAULT_PORT} is in use, using the free port {chosen}")
 
-    token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
-    env = dict(os.environ, JUPYTER_TOKEN=token)
-    _say(f"starting JupyterLab on {HOST}:{chosen} for {course.notebooks} ...")
-    process = subprocess.Popen(cmd, env=env)
-    forward = _forward_termination(process)
     try:
-        if wait_until_serving(chosen, process):
-            _say("JupyterLab is ready. Open this address if no browser window appears:")
-            print(f"\n    {lab_url(chosen, token, first)}\n", flush=True)
-            _say(f"listening on {HOST} only. Stop it with Ctrl-C (twice).")
-        return _wait(process)
-    finally:
-        forward()
+        trust_course(course)
+    except Exception as exc:  # noqa: BLE001 - trust is a nicety: JupyterLab runs without it
+        _say(f"warning: could not mark the course's notebooks as trusted ({exc})")
+    token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
+    _say(f"starting JupyterLab on {HOST}:{chosen} for {course.notebooks} ...")
+    with quiet_config_path() as config_path:
+        process = subprocess.Popen(cmd, env=lab_environment(token, config_path))
+        forward = _forward_termination(process)
+        try:
+            if wait_until_serving(chosen, process):
+                _say("JupyterLab is ready. Open this address if no browser window appears:")
+                print(f"\n    {lab_url(chosen, token, first)}\n", flush=True)
+                _say(f"listening on {HOST} only. Stop it with Ctrl-C (twice).")
+            return _wait(process)
+        finally:
+            forward()
 
 
 def _wait(process: subprocess.Popen) -> int:

@@ -4,6 +4,9 @@
   in the current folder, else the one next to the installed ``kit`` package.
 - ``prepare_notebooks``: write student notebooks that are missing (never overwrite one: students
   write into them), and name those that differ from ``solutions/``.
+- ``trust_course``: sign the kit's own notebooks (exactly as the release wrote them) in
+  Jupyter's notebook signature store, as ``jupyter trust`` would, so JupyterLab does not call
+  them untrusted; a notebook from elsewhere, or one changed since, is left as it is.
 - ``preflight``: JupyterLab importable, the ipywidgets extension installed, the ``python3``
   kernel running this Python.
 - ``choose_port`` / ``port_in_use``: 8888 if free, else a free port; a port given by the user is
@@ -11,32 +14,46 @@
 - ``jupyter_command``: the command line. JupyterLab listens on 127.0.0.1 only
   (``ServerApp.ip``), never moves to another port behind our back (``port_retries=0``), opens
   the first notebook (``LabApp.default_url``), and takes its token from ``JUPYTER_TOKEN`` in its
-  environment (a token on the command line would show in ``ps``).
+  environment (a token on the command line would show in ``ps``). Its contents manager
+  (`CourseContentsManager`) shows a notebook as released with the kernel's own ``kernelspec``
+  and ``language_info``, so that opening one does not mark it as changed.
+- ``quiet_config_path`` / ``lab_environment``: Jupyter's news question and update check are off
+  by default (a default only: a student's own setting wins).
 - ``wait_until_serving``: poll until the server answers HTTP, or its process ends.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import socket
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "DEFAULT_PORT", "FIRST_NOTEBOOK", "HOST", "Course", "LabError", "choose_port", "find_course",
     "first_notebook", "free_port", "jupyter_command", "lab_url", "port_in_use", "preflight",
-    "prepare_notebooks", "wait_until_serving",
+    "prepare_notebooks", "trust_course", "wait_until_serving", "quiet_config_path", "lab_environment",
+    "QUIET_SETTINGS", "CONTENTS_MANAGER", "as_the_kernel_reports",
 ]
 
 HOST = "127.0.0.1"  # the only address the course's JupyterLab listens on
 DEFAULT_PORT = 8888  # Jupyter's usual port, used when free
 FIRST_NOTEBOOK = "00_start_here.ipynb"
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
+#: JupyterLab settings whose defaults the course changes: no "get notified about Jupyter news?"
+#: question over the first notebook, no update check (both would reach the internet).
+QUIET_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+CONTENTS_MANAGER = "kit.course.lab.CourseContentsManager"
 
 
 class LabError(Exception):
@@ -118,6 +135,42 @@ def prepare_notebooks(course: Course, *, release_all: bool = False) -> Course:
         raise LabError(f"no notebooks in {course.notebooks}: run `smtpkit lab` in the course folder "
                        "(the one holding notebooks/), or name the folder with --notebooks DIR")
     return course
+
+
+def trust_course(course: Course, notary: Any = None) -> list[str]:
+    """Sign the kit's own notebooks in ``course.notebooks`` as trusted (Jupyter's notebook
+    signature store, the one ``jupyter trust`` and JupyterLab use); return their names.
+
+    "The kit's own" is exact: the bytes the release recorded in the folder's manifest, or those
+    a release from ``course.solutions`` writes now. Anything else (a notebook from elsewhere, or
+    one saved since; JupyterLab signs those itself when it saves them with trusted output) is
+    left as it is.
+    """
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    from ..authoring import AuthoringError
+    from ..authoring.release import rendered
+    from ..authoring.workspace import digest, read_manifest
+
+    manifest = read_manifest(course.notebooks)
+    try:
+        fresh = rendered(course.solutions) if course.solutions is not None else {}
+    except AuthoringError:
+        fresh = {}
+    notary = NotebookNotary() if notary is None else notary
+    Path(notary.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)  # where its secret key goes
+    trusted = []
+    for path in sorted(course.notebooks.glob("*.ipynb")):
+        data = path.read_bytes()
+        entry = manifest.get(path.name) or {}
+        if data != fresh.get(path.name, "").encode("utf-8") and digest(data) != entry.get("sha256"):
+            continue
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+        if not notary.check_signature(notebook):
+            notary.sign(notebook)
+        trusted.append(path.name)
+    return trusted
 
 
 def first_notebook(folder: Path) -> str | None:
@@ -215,6 +268,7 @@ def jupyter_command(root: Path, port: int, *, first: str | None = FIRST_NOTEBOOK
            "--ServerApp.port_retries=0",
            f"--ServerApp.root_dir={root}",
            f"--ServerApp.open_browser={open_browser}"]
+    cmd.append(f"--ServerApp.contents_manager_class={CONTENTS_MANAGER}")
     if first:
         cmd.append(f"--LabApp.default_url=/lab/tree/{first}")
     if not verbose:
@@ -231,17 +285,120 @@ def lab_url(port: int, token: str | None = None, first: str | None = FIRST_NOTEB
 
 
 def wait_until_serving(port: int, process, timeout: float = 120.0) -> bool:
-    """Poll ``http://127.0.0.1:port/api/status`` until the server answers anything (the answer
-    may be 403 without a token); False if ``process`` ended first or ``timeout`` passed."""
+    """Poll ``http://127.0.0.1:port/api`` (the server's version: it needs no token, so the probe
+    leaves no ``403`` in JupyterLab's log) until the server answers anything; False if
+    ``process`` ended first or ``timeout`` passed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/api/status", timeout=2):
+            with urllib.request.urlopen(f"http://{HOST}:{port}/api", timeout=2):
                 return True
         except urllib.error.HTTPError:
             return True  # it answers: serving
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             time.sleep(0.2)
     return False
+
+
+# --------------------------------------------------------------------------- #
+# a quiet JupyterLab
+# --------------------------------------------------------------------------- #
+@contextmanager
+def quiet_config_path() -> Iterator[Path]:
+    """A temporary Jupyter config folder holding the course's setting defaults
+    (``labconfig/default_setting_overrides.json``: `QUIET_SETTINGS`); removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="smtpkit-lab-") as folder:
+        labconfig = Path(folder) / "labconfig"
+        labconfig.mkdir()
+        (labconfig / "default_setting_overrides.json").write_text(json.dumps(QUIET_SETTINGS, indent=1),
+                                                                   encoding="utf-8")
+        yield Path(folder)
+
+
+def lab_environment(token: str, config_path: Path | None = None,
+                    base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """JupyterLab's environment: ``base`` (default ``os.environ``) with the token, and
+    ``config_path`` appended to ``JUPYTER_CONFIG_PATH`` (after the user's own folders, so their
+    settings win over the course's defaults)."""
+    env = dict(os.environ if base is None else base, JUPYTER_TOKEN=token)
+    if config_path is not None:
+        paths = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([*paths, str(config_path)])
+    return env
+
+
+# --------------------------------------------------------------------------- #
+# notebooks as the kernel will describe them (imported inside JupyterLab only)
+# --------------------------------------------------------------------------- #
+def as_the_kernel_reports(notebook: dict, kernelspec: dict | None, language_info: dict | None) -> bool:
+    """Fill in the notebook metadata a kernel reports when JupyterLab connects to it, for a
+    notebook still as released (``kernelspec`` python3 "Python 3", ``language_info`` only the
+    language name); True if it changed. JupyterLab writes both into the notebook once the kernel
+    answers and marks the notebook changed when they differ, which every released notebook did (the
+    display name "Python 3 (ipykernel)", the Python version); a release cannot know the Python a
+    student will run, the server starting the kernel does. Any other notebook is left as it is."""
+    from ..authoring.release import RELEASED_METADATA
+
+    metadata = notebook.get("metadata")
+    if not isinstance(metadata, dict) or kernelspec is None or language_info is None:
+        return False
+    if {k: metadata.get(k) for k in RELEASED_METADATA} != RELEASED_METADATA:
+        return False
+    if kernelspec.get("name") != RELEASED_METADATA["kernelspec"]["name"]:
+        return False
+    if language_info.get("name") != RELEASED_METADATA["language_info"]["name"]:
+        return False
+    metadata["kernelspec"] = dict(kernelspec)
+    metadata["language_info"] = json.loads(json.dumps(language_info))
+    return True
+
+
+def _contents_manager_class() -> type:
+    from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+
+    class CourseContentsManager(AsyncLargeFileManager):
+        """JupyterLab's usual file contents manager; a notebook still as released is shown with
+        the metadata its python3 kernel will report (`as_the_kernel_reports`). The file itself is
+        not changed: only a save writes, as it always does."""
+
+        _kernel_metadata: tuple[dict | None, dict | None] | None = None
+
+        def _python3_metadata(self) -> tuple[dict | None, dict | None]:
+            if self._kernel_metadata is None:
+                try:
+                    manager = getattr(self.parent, "kernel_spec_manager", None)
+                    if manager is None:
+                        from jupyter_client.kernelspec import KernelSpecManager
+
+                        manager = KernelSpecManager()
+                    spec = manager.get_kernel_spec("python3")
+                    from ipykernel.ipkernel import IPythonKernel
+
+                    kernelspec = {"name": "python3", "display_name": spec.display_name, "language": spec.language}
+                    self._kernel_metadata = (kernelspec, dict(IPythonKernel.language_info))
+                except Exception as exc:  # noqa: BLE001 - only a nicety: show the file as it is
+                    self.log.debug("smtpkit: no python3 kernel metadata (%s)", exc)
+                    self._kernel_metadata = (None, None)
+            return self._kernel_metadata
+
+        async def get(self, path, content=True, type=None, format=None, **kwargs):  # noqa: A002
+            model = await super().get(path, content=content, type=type, format=format, **kwargs)
+            if model.get("type") == "notebook" and isinstance(model.get("content"), dict):
+                as_the_kernel_reports(model["content"], *self._python3_metadata())
+            return model
+
+    CourseContentsManager.__module__ = __name__
+    CourseContentsManager.__qualname__ = "CourseContentsManager"
+    return CourseContentsManager
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: `CourseContentsManager` is made on first use, so that importing this module (for
+    # `smtpkit lab` itself) does not import jupyter_server; JupyterLab imports it by name.
+    if name == "CourseContentsManager":
+        cls = _contents_manager_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
