@@ -4,10 +4,14 @@ One `smtpkit lab --no-browser` (the real command) serves copies of the student n
 free port of 127.0.0.1 with a random token; each test opens a notebook, runs all its cells from
 JupyterLab's Run menu and then uses it the way a student would:
 
-- ``00_start_here`` opens first; all cells run without an error or stderr output; the table of
+- ``00_start_here`` opens first, quietly: trusted, not marked as changed once its kernel has
+  answered, no news question, no 403 or "not trusted" in the log; saved without running anything
+  it is still the release's copy (`kit.authoring.workspace`), so a later release may replace it;
+  all cells run without an error or stderr output; the table of
   contents links to the headings JupyterLab renders, and a click on one scrolls to it; the
   transcript is drawn as a sequence diagram; no request leaves 127.0.0.1 (pictures are the kit's).
-- ``02_the_smtp_dialogue``: in the SMTP console widget ``EHLO me`` gets a ``250-`` reply.
+- ``02_the_smtp_dialogue``: in the SMTP console widget ``EHLO me`` gets a ``250-`` reply, drawn
+  green, and an ``RCPT`` before ``MAIL`` a ``503`` drawn red, as in the sequence diagram.
 - ``03_reply_codes``: the reply-code explorer explains ``451``.
 
 Why the student notebooks (not the solutions): they are what students open, and their exercise
@@ -37,6 +41,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from kit.authoring import MANIFEST
+from kit.authoring.workspace import content_key, is_release_copy, read_manifest
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -108,24 +115,21 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e-lab")
     notebooks = home / "notebooks"
     notebooks.mkdir()
-    for name in NOTEBOOKS:  # the student notebooks, as released (no outputs)
+    for name in [*NOTEBOOKS, MANIFEST]:  # the student notebooks, as released (no outputs), and the record of that
         shutil.copy(ROOT / "notebooks" / name, notebooks / name)
     config = home / "config"
     config.mkdir()
-    # window.jupyterapp for the kernel-ready check; no news or update checks.
+    # window.jupyterapp for the kernel-ready check; no news fetched by the server. The news question
+    # and the update check are switched off by `smtpkit lab` itself: the user settings are empty.
     (config / "jupyter_lab_config.json").write_text(json.dumps({"LabApp": {
         "expose_app_in_browser": True, "news_url": None,
         "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
-    # news_url=None alone still shows the "get notified about Jupyter news?" toast
-    settings = home / "settings"
-    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     token = secrets.token_hex(24)
     port = free_port()
     env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_CONFIG_DIR=str(config),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"),
-               JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+               JUPYTER_DATA_DIR=str(home / "data"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
     log_path = home / "smtpkit-lab.log"
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
@@ -269,6 +273,23 @@ BAD_OUTPUTS_JS = """() => {
 }"""
 
 
+# Just after opening: JupyterLab writes the kernel's kernelspec and language_info into the notebook
+# once the kernel answers (kernel.info, kernel.spec); a difference marks it changed (the dot on its tab).
+JUST_OPENED_JS = """async () => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w.sessionContext.session.kernel;
+  await k.info;
+  await k.spec;
+  await new Promise(r => setTimeout(r, 500));
+  const cells = w.content.model.cells;
+  let untrusted = 0;
+  for (let i = 0; i < cells.length; i++) if (cells.get(i).type === 'code' && !cells.get(i).trusted) untrusted++;
+  const plugin = await window.jupyterapp.serviceManager.settings.fetch('@jupyterlab/apputils-extension:notification');
+  return {dirty: w.context.model.dirty, dirtyTabs: document.querySelectorAll('.lm-TabBar-tab.jp-mod-dirty').length,
+          untrusted, fetchNewsDefault: plugin.schema.properties.fetchNews.default};
+}"""
+
+
 def wait_kernel_idle(page) -> None:
     # Not the toolbar's kernel circle: it says "idle" before a kernel exists.
     page.wait_for_function(KERNEL_IDLE_JS, timeout=TIMEOUT_MS)
@@ -327,6 +348,25 @@ def test_start_here_opens_first_and_runs_clean(page, lab, artifacts):
     # the address `smtpkit lab` prints leads to / -> LabApp.default_url: 00_start_here first
     panel = open_notebook(page, lab, "00_start_here.ipynb", url=f"{lab['base']}/?token={lab['token']}")
     assert "/lab/tree/00_start_here.ipynb" in page.url
+
+    # a quiet start: trusted, not marked as changed once the kernel has told its metadata, no news question
+    state = page.evaluate(JUST_OPENED_JS)
+    assert state == {"dirty": False, "dirtyTabs": 0, "untrusted": 0, "fetchNewsDefault": "false"}, state
+    expect(page.get_by_text("Would you like to get notified about official Jupyter news?")).to_have_count(0)
+    log = lab["log"].read_text(errors="replace")
+    assert "403 GET /api" not in log and "is not trusted" not in log, log
+    # saved without running anything, it is still the release's copy: a later release may replace it
+    released = (lab["root"] / "00_start_here.ipynb").read_bytes()
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    saved = (lab["root"] / "00_start_here.ipynb").read_bytes()
+    wait = time.monotonic() + 30
+    while saved == released and time.monotonic() < wait:  # the save has reached the disk
+        time.sleep(0.1)
+        saved = (lab["root"] / "00_start_here.ipynb").read_bytes()
+    assert saved != released and content_key(saved) == content_key(released)
+    assert is_release_copy(saved, read_manifest(lab["root"])["00_start_here.ipynb"])
+
     run_all(page)
 
     # table of contents: every link targets a heading id JupyterLab rendered
@@ -374,6 +414,14 @@ def test_smtp_console_answers_ehlo(page, lab, artifacts):
     expect(console).to_contain_text("250-lab.example.test")
     expect(console).to_contain_text("250 ")  # the last line of the multi-line reply
     expect(field).to_have_value("")
+    # replies coloured by their first digit, as the sequence diagram draws them
+    field.fill("RCPT TO:<bob@example.test>")  # before MAIL FROM: 503, a 5yz refusal
+    field.press("Enter")
+    refused = console.locator(".kit-console-reply-5yz").first
+    expect(refused).to_contain_text("503")
+    assert refused.evaluate("e => getComputedStyle(e).color") == "rgb(176, 0, 32)"  # #b00020, red
+    done = console.locator(".kit-console-reply-2yz", has_text="250-").first
+    assert done.evaluate("e => getComputedStyle(e).color") == "rgb(30, 123, 52)"  # #1e7b34, green
     scroll_to_bottom_of(console)  # the instructions, the cell and the dialogue so far
     shoot(page, artifacts, "smtp_console")
     print(f"02_the_smtp_dialogue: {time.monotonic() - t0:.1f} s")
