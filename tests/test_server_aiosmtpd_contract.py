@@ -141,9 +141,55 @@ def test_our_own_private_names_do_not_shadow_aiosmtpd_ones():
     import asyncio.streams
 
     ours = set(re.findall(r"self\.(_[a-z][a-z0-9_]*)\s*(?::[^=\n]*)?=(?!=)", inspect.getsource(LabSMTP)))
-    ours.discard("_smtp_methods")  # aiosmtpd's own dict, replaced on purpose (behaviours wrap it)
+    # aiosmtpd's own dicts, rebuilt on purpose: bound to each session from a template, and
+    # the smtp_* methods wrapped by the behaviours
+    ours -= {"_smtp_methods", "_auth_methods"}
     theirs = set(re.findall(r"self\.(_[a-z][a-z0-9_]*)", inspect.getsource(aiosmtpd.smtp)))
     theirs |= set(re.findall(r"self\.(_[a-z][a-z0-9_]*)", inspect.getsource(asyncio.streams)))
     clash = sorted(ours & theirs)
     assert not clash, f"LabSMTP's private attribute(s) {clash} are also used by aiosmtpd/asyncio: rename ours"
     assert ours, "found no private attributes of LabSMTP: the pattern above is broken"
+
+
+def test_a_session_from_the_template_is_what_smtp_init_would_make():
+    """LabSMTP runs aiosmtpd's SMTP.__init__ once per server (it costs ~150 µs per connection,
+    mostly inspect.getmembers) and copies the result into each session. Every attribute that
+    SMTP.__init__ sets must be there, equal, or bound to the session itself."""
+    import asyncio
+
+    from aiosmtpd.smtp import _AuthMechAttr
+
+    assert _AuthMechAttr._fields == ("method", "is_builtin"), _gone("_AuthMechAttr(method, is_builtin)")
+    with LabServer(tls=True, auth={"alice": "pw"}) as server:
+        controller = server._controller
+        kwargs = dict(controller.SMTP_kwargs, loop=controller.loop)
+        first = controller.factory()
+        session = controller.factory()
+        reference = LabSMTP.__new__(LabSMTP)
+        SMTP.__init__(reference, controller.handler, **dict(
+            kwargs, hostname=server.config.hostname, ident="ESMTP smtpkit",
+            data_size_limit=server.config.max_message_size, timeout=server.config.idle_timeout))
+        bare = set(vars(asyncio.StreamReaderProtocol(asyncio.StreamReader(), client_connected_cb=print,
+                                                     loop=controller.loop)))
+        for name, value in vars(reference).items():
+            assert name in vars(session), f"a session lacks {name}, which SMTP.__init__ sets"
+            mine = getattr(session, name)
+            if name in bare:
+                continue  # asyncio's own state: made fresh by StreamReaderProtocol.__init__ (below)
+            elif name == "_smtp_methods":
+                assert set(mine) == set(value)
+                for verb, method in mine.items():
+                    assert method.__self__ is session
+                    assert getattr(method.__func__, "__wrapped__", method.__func__) is value[verb].__func__
+            elif name == "_auth_methods":
+                assert set(mine) == set(value) == {"LOGIN", "PLAIN"}
+                for mech, attr in mine.items():
+                    assert attr.is_builtin == value[mech].is_builtin
+                    assert attr.method.__self__ is session and attr.method.__func__ is value[mech].method.__func__
+            elif name in ("command_size_limit", "command_size_limits"):
+                continue  # LabSMTP's own limits, set after
+            else:
+                assert mine == value or type(mine) is type(value) and callable(value), f"{name}: {mine!r} != {value!r}"
+        assert session._stream_reader is not first._stream_reader
+        assert session._closed is not first._closed and not session._closed.done()
+        assert session._strong_reader is session._stream_reader

@@ -21,6 +21,7 @@ import collections
 import functools
 import re
 import ssl
+import types
 from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, syntax
@@ -131,9 +132,9 @@ class LabSMTP(SMTP):
 
     def __init__(self, handler, *, lab: LabState, **kwargs) -> None:
         config = lab.config
-        super().__init__(handler, hostname=config.hostname, ident="ESMTP smtpkit",
-                         data_size_limit=config.max_message_size, timeout=config.idle_timeout,
-                         **kwargs)
+        kwargs.update(hostname=config.hostname, ident="ESMTP smtpkit", data_size_limit=config.max_message_size,
+                      timeout=config.idle_timeout)
+        self._init_from_template(handler, lab, kwargs)
         self.lab = lab
         self.config = config
         # Instance-level limits: aiosmtpd's are a class-level dict shared by all sessions.
@@ -158,10 +159,54 @@ class LabSMTP(SMTP):
         self._line_tail = b""
         self._bdat_chunks: list[bytes] | None = None
         self._bdat_size = 0
+
+    # -- construction, once per server instead of once per connection ------------------------
+    def _init_from_template(self, handler, lab: LabState, kwargs: dict) -> None:
+        """What ``SMTP.__init__(handler, **kwargs)`` does, at a fraction of its cost.
+
+        aiosmtpd's ``__init__`` runs ``inspect.getmembers()`` over the session object and the
+        handler and ``dir()`` over both, on every connection, to find the ``auth_*``,
+        ``handle_*`` and ``smtp_*`` methods: most of a short session's CPU. The answer is the
+        same for every session of one server, so ``SMTP.__init__`` runs once, on a template
+        that never serves, and each session copies the template's attributes, binds the
+        methods to itself and gets a fresh stream reader (asyncio's own state). The template is
+        rebuilt whenever the handler, loop or settings change (a restart).
+        """
+        key = (type(self), handler, kwargs.get("loop"), tuple(sorted((k, id(v)) for k, v in kwargs.items())))
+        template = getattr(lab, "smtp_template", None)
+        if template is None or template[0] != key:
+            template = (key, *self._build_template(handler, kwargs), tuple(kwargs.values()))
+            lab.smtp_template = template
+        _, attributes, smtp_functions, builtin_auth, _keep_alive = template
+        self.__dict__.update(attributes)
+        loop = attributes["loop"]
+        asyncio.StreamReaderProtocol.__init__(
+            self, asyncio.StreamReader(loop=loop, limit=self.line_length_limit),
+            client_connected_cb=self._cb_client_connected, loop=loop)
+        bind = types.MethodType
+        self._smtp_methods = {verb: bind(function, self) for verb, function in smtp_functions}
+        auth = dict(self._auth_methods)
+        for name, function in builtin_auth:
+            auth[name] = auth[name]._replace(method=bind(function, self))
+        self._auth_methods = auth
+
+    @classmethod
+    def _build_template(cls, handler, kwargs: dict):
+        """Run aiosmtpd's ``SMTP.__init__`` once; return what each session copies and binds."""
+        template = cls.__new__(cls)
+        SMTP.__init__(template, handler, **kwargs)
+        loop = template.loop
+        bare = asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop),
+                                            client_connected_cb=template._cb_client_connected, loop=loop)
+        own = set(vars(bare))  # asyncio's per-connection state: never copied, made fresh
+        attributes = {k: v for k, v in vars(template).items() if k not in own}
         # A BDAT chunk must be read whatever a behaviour says, or its octets would be taken
         # for commands: behaviours apply to BDAT through the DATA hook at the last chunk.
-        self._smtp_methods = {verb: m if verb == "BDAT" else self._with_behaviours(verb, m)
-                              for verb, m in self._smtp_methods.items()}
+        smtp_functions = tuple((verb, m.__func__ if verb == "BDAT" else cls._with_behaviours(verb, m.__func__))
+                               for verb, m in template._smtp_methods.items())
+        builtin_auth = tuple((name, attr.method.__func__) for name, attr in template._auth_methods.items()
+                             if attr.is_builtin)
+        return attributes, smtp_functions, builtin_auth
 
     # -- recording ----------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -316,15 +361,17 @@ class LabSMTP(SMTP):
         return "451 4.3.0 Error: local error in processing"
 
     # -- behaviours -----------------------------------------------------------------------
-    def _with_behaviours(self, verb: str, method):
+    @staticmethod
+    def _with_behaviours(verb: str, method):
+        """``method`` (an unbound ``smtp_*`` function) run through the `Behaviour` rules."""
         if verb not in STAGES:
             return method
 
         @functools.wraps(method)
-        async def run(arg: str | None) -> None:
+        async def run(self, arg: str | None) -> None:
             rule = self._match(verb, arg)
             if rule is None:
-                await method(arg)
+                await method(self, arg)
                 if self._drop_after_command:  # set by a DOT rule while DATA ran
                     self._drop("dropped the connection after the final dot (behaviour)")
                 return
@@ -334,7 +381,7 @@ class LabSMTP(SMTP):
                 await self.push(self._format_rule_reply(rule, arg))
             else:
                 self._drop_after_354 = rule.disconnect and verb == "DATA"
-                await method(arg)
+                await method(self, arg)
             if (rule.disconnect and verb != "DATA") or self._drop_after_command:
                 self._drop(f"dropped the connection after {verb} (behaviour)")
 
