@@ -149,6 +149,7 @@ def test_a_kit_function_that_answers_an_exercise_is_caught(tmp_path: Path) -> No
     shutil.copytree(ROOT / "kit", project / "kit", ignore=lambda d, names: shutil.ignore_patterns(
         "__pycache__", "*.pyc")(d, names) | ignore_grader_only(ROOT / "kit")(d, names))
     shutil.copytree(ROOT / "notebooks", project / "notebooks")
+    shutil.copytree(ROOT / "solutions", project / "solutions")  # release --student renders from them
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, project / name)
     assert not (project / "kit/exercises/answers").exists()
