@@ -5,6 +5,11 @@ and replied: the student's function is called with that server's address, and th
 transcript and the Maildir are the truth, not what the function claims. When a call
 fails or hangs, the transcript usually says why (bare LF line ends, no final dot, a
 missing QUIT), and that diagnosis is added to the feedback.
+
+``send_mail_raw`` talks to its server through a `PiecesRelay` (``_pieces``), which greets over
+several lines and sends every reply in pieces, as busy servers and networks do: a client with one
+``recv()`` per reply is caught there (notebook 02 teaches that bug), and the relay also sees a
+bare LF inside the message data, which the transcript does not flag.
 """
 
 from __future__ import annotations
