@@ -7,7 +7,6 @@ result, so hidden tests show only their name, verdict and points, never inputs o
 from __future__ import annotations
 
 import html
-import pprint
 from typing import Any
 
 from ._results import CheckResult, TestResult
@@ -44,11 +43,13 @@ def _pts(value: float) -> str:
 
 
 def _value(value: Any) -> str:
-    """A value as Python would write it; a long list or dict one item per line (so it wraps at
-    its commas, never inside a token)."""
+    """A value as Python would write it; a long list or dict one item per line, each item whole
+    (the page wraps a long item between words)."""
     text = repr(value)
-    if len(text) > 60 and isinstance(value, (list, dict, tuple)):
-        text = pprint.pformat(value, width=60, sort_dicts=False)
+    if len(text) > 60 and isinstance(value, dict) and value:
+        text = "{" + ",\n ".join(f"{k!r}: {v!r}" for k, v in value.items()) + "}"
+    elif len(text) > 60 and isinstance(value, (list, tuple)) and value:
+        text = "[" + ",\n ".join(repr(v) for v in value) + "]"
     return text if len(text) <= _LIMIT else text[:_LIMIT] + " ..."
 
 

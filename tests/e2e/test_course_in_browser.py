@@ -443,3 +443,45 @@ def test_reply_code_explorer_explains_451(page, lab, artifacts):
     scroll_to_bottom_of(explorer)
     shoot(page, artifacts, "reply_code_explorer")
     print(f"03_reply_codes: {time.monotonic() - t0:.1f} s")
+
+
+WRONG_PARSE = ('from kit import check\n'
+               'check("replies.parse_reply", lambda lines: {"code": 25, "enhanced": "2.1", '
+               '"text": ["0 2.1.5 Ok", "a second line that is long enough to need wrapping in a '
+               'narrow column of the feedback table"]})')
+ADD_CELL_JS = """async (source) => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const nb = w.content;
+  nb.model.sharedModel.insertCell(nb.model.cells.length, {cell_type: 'code', source});
+  nb.activeCellIndex = nb.model.cells.length - 1;
+  await window.jupyterapp.commands.execute('notebook:run-cell');
+}"""
+LAYOUT_JS = """() => {
+  const checks = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .kit-check');
+  const check = checks[checks.length - 1];
+  const row = check.querySelector('tr');
+  const cells = [...row.children].map(td => td.getBoundingClientRect().width);
+  const pres = [...check.querySelectorAll('pre')];
+  return {name: cells[1], details: cells[3], table: check.getBoundingClientRect().width,
+          overflowing: pres.filter(p => p.scrollWidth > p.clientWidth + 1).length,
+          text: check.innerText};
+}"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (1920, 1080)])
+def test_check_feedback_gives_the_explanation_room(page, lab, artifacts, width, height):
+    """The feedback of a wrong structured answer at two window widths: the explanation column
+    is the wide one, long values wrap instead of running out of their box, every difference is
+    listed."""
+    page.set_viewport_size({"width": width, "height": height})
+    open_notebook(page, lab, "03_reply_codes.ipynb")
+    page.evaluate(ADD_CELL_JS, WRONG_PARSE)
+    checks = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .kit-check")
+    expect(checks.last).to_contain_text("expected")
+    layout = page.evaluate(LAYOUT_JS)
+    assert layout["details"] > 2 * layout["name"], layout
+    assert layout["details"] > 0.5 * layout["table"], layout
+    assert layout["overflowing"] == 0, layout
+    assert "['enhanced']" in layout["text"] and "['text'][0]" in layout["text"], layout["text"]
+    checks.last.evaluate("e => e.scrollIntoView({block: 'center'})")
+    page.screenshot(path=str(artifacts / f"check_feedback_{width}.png"))  # docs/screenshots has a copy
