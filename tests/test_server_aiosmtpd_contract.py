@@ -193,3 +193,25 @@ def test_a_session_from_the_template_is_what_smtp_init_would_make():
         assert session._stream_reader is not first._stream_reader
         assert session._closed is not first._closed and not session._closed.done()
         assert session._strong_reader is session._stream_reader
+
+
+def test_the_template_is_rebuilt_when_the_server_restarts():
+    server = LabServer()
+    try:
+        keys = []
+        for _ in range(2):
+            server.start()
+            c = RawClient(server.host, server.port)
+            try:
+                assert c.reply().startswith("220")
+                assert c.cmd("EHLO client.example").startswith("250")
+                assert c.cmd("QUIT").startswith("221")
+            finally:
+                c.sock.close()
+            server.wait_idle()
+            keys.append(server._state.smtp_template[0])
+            server.stop()
+        assert keys[0] != keys[1]  # a new handler and loop: no session of the new server uses the old ones
+        assert len(server.transcripts) == 2
+    finally:
+        server.stop()

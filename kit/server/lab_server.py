@@ -51,6 +51,8 @@ class LabState:
         self.sessions: set[Any] = set()
         self._count = 0
         self._told: dict[int, int] = {}
+        #: What aiosmtpd's SMTP.__init__ computes, once per server (see LabSMTP._init_from_template).
+        self.smtp_template: tuple | None = None
 
     @property
     def active(self) -> int:

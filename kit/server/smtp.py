@@ -173,7 +173,7 @@ class LabSMTP(SMTP):
         rebuilt whenever the handler, loop or settings change (a restart).
         """
         key = (type(self), handler, kwargs.get("loop"), tuple(sorted((k, id(v)) for k, v in kwargs.items())))
-        template = getattr(lab, "smtp_template", None)
+        template = lab.smtp_template
         if template is None or template[0] != key:
             template = (key, *self._build_template(handler, kwargs), tuple(kwargs.values()))
             lab.smtp_template = template
