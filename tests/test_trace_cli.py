@@ -111,3 +111,20 @@ def test_python_dash_m_kit_trace():
     missing = run_module("kit", "trace", str(DATA / "no-such-file.eml"))
     assert missing.returncode == 2
     assert b"cannot read" in missing.stderr
+
+
+ONE_HOP = (b"Received: from client.example.test (client.example.test [127.0.0.1])\r\n"
+           b"\tby lab.example.test (smtpkit) with ESMTP id ABC123\r\n"
+           b"\tfor <bob@example.test>; Thu, 03 Dec 2026 22:00:00 +0000\r\n"
+           b"From: alice@example.test\r\nSubject: one hop\r\n\r\nhello\r\n")
+
+
+def test_a_one_hop_summary_says_what_it_knows(tmp_path):
+    path = tmp_path / "one.eml"
+    path.write_bytes(ONE_HOP)
+    run = subprocess.run([sys.executable, "-m", "kit", "trace", str(path)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "?" not in run.stdout.splitlines()[-1]
+    assert "one known time (2026-12-03 22:00:00 +0000, hop 0)" in run.stdout
+    assert "one Received field" in run.stdout

@@ -108,10 +108,19 @@ def _rows(trace: Trace) -> list[_Row]:
 
 def _summary(trace: Trace) -> list[str]:
     """Total and envelope lines under the table, as plain text."""
-    lines = [
-        f"total delay: {format_delay(trace.total_delay_seconds)} (last minus first known "
-        f"time); sum of positive delays: {format_delay(trace.sum_positive_delays)}"
-    ]
+    known = [hop for hop in trace if hop.known_time is not None]
+    if trace.total_delay_seconds is not None:
+        lines = [
+            f"total delay: {format_delay(trace.total_delay_seconds)} (last minus first known "
+            f"time); sum of positive delays: {format_delay(trace.sum_positive_delays)}"
+        ]
+    elif len(known) == 1:
+        lines = [f"one known time ({known[0].known_time:%Y-%m-%d %H:%M:%S %z}, hop {known[0].index}): "
+                 "a delay needs two stamps, so there is none to show"
+                 + (" (one Received field: one server stamped this mail)" if len(list(trace)) == 1 else "")]
+    else:
+        lines = ["no known times: no Received field carries a date this tracer can read, so there "
+                 "is no delay to show"]
     if trace.return_path:
         lines.append(f"Return-Path: {trace.return_path}")
     lines += [f"Delivered-To: {v}" for v in trace.delivered_to]
