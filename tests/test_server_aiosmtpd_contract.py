@@ -38,14 +38,14 @@ OVERRIDDEN_SMTP = [
 #: Methods of aiosmtpd's SMTP that LabSMTP calls (besides its overrides' super() calls).
 CALLED_SMTP = [
     "_set_rset_state", "_syntax_available", "_authenticate", "challenge_auth",
-    "check_helo_needed", "check_auth_needed",
+    "check_helo_needed", "check_auth_needed", "_cb_client_connected",
 ]
 #: Attributes of a live aiosmtpd SMTP session that LabSMTP reads or sets.
 SESSION_ATTRIBUTES = [
     "_smtp_methods", "_original_transport", "_reader", "_writer", "_tls_protocol", "_auth_methods",
     "_auth_require_tls", "_authenticator", "__ident__", "session", "envelope", "transport",
     "hostname", "data_size_limit", "tls_context", "command_size_limit", "command_size_limits",
-    "event_handler",
+    "event_handler", "line_length_limit", "loop",
 ]
 SESSION_FIELDS = ["peer", "host_name", "extended_smtp", "ssl", "authenticated"]
 ENVELOPE_FIELDS = ["mail_from", "rcpt_tos", "mail_options", "rcpt_options", "original_content", "content",
