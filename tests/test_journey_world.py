@@ -292,3 +292,19 @@ def test_the_mta_says_quit_after_a_554_greeting(world):
     attempts = world.journey(sent).attempts()
     assert [(a.peer, a.reply[:9]) for a in attempts] == [("mx.example.org", "554 5.7.1"),
                                                          ("mx2.example.org", "250 2.0.0")]
+
+
+def test_pictures_are_legible_on_a_projector(world):
+    """At least 12 px text: drawn at DISPLAY_DPI and shown at that size (not shrunk to the
+    notebook's width)."""
+    from matplotlib.text import Text
+
+    from kit.journey.picture import DISPLAY_DPI
+
+    sent = world.send("alice@uni.example", "bob@example.org", subject="Legible", body="Big enough")
+    world.wait_until_idle()
+    for figure in (world.picture(), world.journey(sent).picture()):
+        data, metadata = figure._repr_png_()
+        assert data.startswith(b"\x89PNG") and metadata == {"unconfined": True}
+        sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_text().strip()]
+        assert sizes and min(sizes) * DISPLAY_DPI / 72 >= 12, min(sizes)

@@ -33,6 +33,12 @@ OUTCOME_COLOURS = {"ok": "#1e7b34", "deferred": "#d17a00", "failed": "#b00020", 
 _FILL = {"user": "#e8f0fb", "MSA": "#fff4d6", "MX": "#e3f4e6", "store": "#f1e6f7", "dns": "#eeeeee"}
 
 
+#: Pictures are drawn for a projector: at this resolution the smallest text (7 pt) is 12.6 px
+#: high, and Jupyter shows them at their own size ("unconfined", scrolling sideways when wider
+#: than the notebook) instead of shrinking them to its width.
+DISPLAY_DPI = 130
+
+
 def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
     """The figure as PNG bytes, without matplotlib's time stamp and version."""
     buffer = io.BytesIO()
@@ -46,8 +52,8 @@ def _figure(width: float, height: float) -> Figure:
     class JourneyFigure(Figure):
         """Shows itself as PNG in Jupyter whatever the backend."""
 
-        def _repr_png_(self) -> bytes:
-            return png_bytes(self)
+        def _repr_png_(self) -> tuple[bytes, dict]:
+            return png_bytes(self, DISPLAY_DPI), {"unconfined": True}
 
     return JourneyFigure(figsize=(width, height))
 
