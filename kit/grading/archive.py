@@ -135,7 +135,7 @@ def submissions_folder(path: Path, warn: Callable[[str], None] | None = None) ->
         yield path
         return
     if not (path.is_file() and zipfile.is_zipfile(path)):
-        raise GradingError(f"submissions not found: {path} (a folder, or an LMS zip)")
+        raise GradingError(f"submissions folder not found: {path} (or an LMS zip)")
     with tempfile.TemporaryDirectory(prefix="smtpkit-submissions-") as tmp:
         folder = Path(tmp) / "submissions"
         folder.mkdir()

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     submissions = Path(args.submissions)
     try:
         if not submissions.is_dir() and not is_zipfile(submissions):
-            raise GradingError(f"submissions not found: {submissions} (a folder, or an LMS zip)")
+            raise GradingError(f"submissions folder not found: {submissions} (or an LMS zip)")
         if submissions.is_dir() and not collect(submissions):
             print(f"smtpkit grade: no notebooks found in {submissions} "
                   "(expected alice.ipynb or alice/*.ipynb)", file=sys.stderr)

@@ -112,6 +112,11 @@ def bwrap_args(plan: dict, sources: dict[str, str], connection_fd: int, passwd_f
             "--hostname", "sandbox", "--clearenv"]
     for key, value in sorted(plan["env"].items()):
         args += ["--setenv", key, value]
+    # The private /tmp first: read-only trees that live below /tmp (a course cloned there, its
+    # venv) are bound on top of it, not hidden by it.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", size, "--tmpfs", "/dev/shm",
+             "--size", size, "--tmpfs", "/tmp", "--dir", "/tmp/work", "--dir", "/tmp/home"]
     for link, target in plan.get("symlinks", {}).items():
         args += ["--symlink", target, link]
     for path in plan["read_only"]:
@@ -121,10 +126,7 @@ def bwrap_args(plan: dict, sources: dict[str, str], connection_fd: int, passwd_f
             args += ["--tmpfs", path, "--remount-ro", path]
         else:
             args += ["--ro-bind", "/dev/null", path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", size, "--tmpfs", "/dev/shm",
-             "--size", size, "--tmpfs", "/tmp", "--dir", "/tmp/work", "--dir", "/tmp/home",
-             "--ro-bind-data", str(connection_fd), KERNEL_CONNECTION,
+    args += ["--ro-bind-data", str(connection_fd), KERNEL_CONNECTION,
              "--ro-bind-data", str(passwd_fd), "/etc/passwd",
              "--remount-ro", "/",  # bubblewrap's own root tmpfs has no size: read-only
              "--chdir", "/tmp/work", "--"]
