@@ -463,3 +463,17 @@ def test_grade_help_is_quick_to_import():
                          capture_output=True, text=True, timeout=60, env={**os.environ})
     assert run.returncode == 0 and "--hidden" in run.stdout
     assert "nbclient" not in run.stderr  # the heavy imports wait until grading starts
+
+
+def test_read_only_trees_below_tmp_are_bound_over_the_private_tmp():
+    """A course cloned into /tmp: its venv must be bound after (on top of) the private /tmp."""
+    from kit.grading.sandbox import bwrap_args
+
+    plan = {"tmpfs_mb": 16, "env": {"PATH": "/usr/bin"}, "read_only": ["/usr", "/tmp/course/.venv"],
+            "symlinks": {"/bin": "usr/bin"}, "hide": []}
+    args = bwrap_args(plan, {"/usr": "/usr", "/tmp/course/.venv": "/stage/1"}, 10, 11)
+    tmp = max(i for i, a in enumerate(args) if a == "/tmp" and args[i - 1] == "--tmpfs")
+    venv = args.index("/tmp/course/.venv")
+    assert args[venv - 2:venv + 1] == ["--ro-bind", "/stage/1", "/tmp/course/.venv"]
+    assert tmp < venv
+    assert args[args.index("--remount-ro") + 1] == "/" and args[-1] == "--"
