@@ -256,8 +256,7 @@ class KernelSession:
         assert self._room is not None
         ports = [int(getattr(km, key)) for key in
                  ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
-        return self._room.plan(km.connection_file, km.ip, ports, self.limits.kernel_env(
-            self.sandbox.isolate, str(self._room.folder / "work")))
+        return self._room.plan(km.connection_file, km.ip, ports, self._env)
 
     async def _start_kernel(self) -> None:
         assert self._room is not None
@@ -269,6 +268,7 @@ class KernelSession:
         km = SandboxKernelManager(kernel_name="python3", transport="ipc",
                                   ip=str(room / "ipc" / f"k{self.starts}"),
                                   connection_file=str(room / f"connection-{self.starts}.json"))
+        self._env = self.limits.kernel_env(self.sandbox.isolate, str(room / "work"))
         km.plan_for = self._plan
         km.isolated = self.sandbox.isolate
         km.cache_ports = False
@@ -285,8 +285,7 @@ class KernelSession:
         fd = os.open(room / f"kernel-{self.starts}.log",
                      os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         self._log = os.fdopen(fd, "wb")
-        env = self.limits.kernel_env(self.sandbox.isolate, str(room / "work"))
-        await client.async_start_new_kernel(cwd=str(room), env=env, stdout=self._log,
+        await client.async_start_new_kernel(cwd=str(room), env=self._env, stdout=self._log,
                                             stderr=self._log)
         await client.async_start_new_kernel_client()
 

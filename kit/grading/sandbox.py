@@ -345,8 +345,6 @@ def run(plan: dict, command: list[str]) -> None:
         _join_cgroups(plan.get("cgroups", []))
         sources = _stage(plan["read_only"], plan["stage"])
         uid, gid = user
-        if plan.get("chown"):
-            os.chown(plan["replies"], uid, gid)
         parent = os.getppid()
         _drop_to(uid, gid)
         # A change of credentials clears the parent-death signal: set it again, and make sure
