@@ -117,3 +117,12 @@ def test_a_bad_assignment_or_archive_exits_2(tmp_path):
                              capture_output=True, text=True, timeout=60)
         assert run.returncode == 2, run.stderr
         assert "smtpkit grade: error:" in run.stderr
+
+
+def test_a_name_too_long_for_the_file_system_is_shortened_not_fatal(tmp_path):
+    archive = _zip(tmp_path / "long.zip", {("x" * 300) + "/" + ("y" * 400) + ".ipynb": b"{}"})
+    dest = tmp_path / "out"
+    dest.mkdir()
+    assert unpack(archive, dest) == []
+    [notebook] = [p for p in dest.rglob("*") if p.is_file()]
+    assert notebook.suffix == ".ipynb" and len(notebook.name) <= 100 and len(notebook.parent.name) <= 100

@@ -67,9 +67,16 @@ def _wrapper(names: list[str]) -> str | None:
     return None
 
 
-def _safe_part(text: str) -> str:
+def _safe_part(text: str, limit: int = 100) -> str:
+    """One path part made from an archive's name: printable, no separators, no leading dot, and
+    short enough for any file system (a name of thousands of characters must not stop the run)."""
     cleaned = "".join(ch for ch in text if ch.isprintable() and ch not in "/\\\0").strip()
-    return cleaned.lstrip(".") or "unnamed"
+    cleaned = cleaned.lstrip(".") or "unnamed"
+    if len(cleaned) <= limit:
+        return cleaned
+    stem, dot, suffix = cleaned.rpartition(".")
+    keep = f"{dot}{suffix}" if dot and len(suffix) <= 10 else ""
+    return cleaned[: limit - len(keep)] + keep
 
 
 def unpack(archive: Path, dest: Path) -> list[tuple[str, str]]:
