@@ -129,6 +129,7 @@ class Mailbox:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         #: How many sessions might be delivering now (the server sets it; 1 = never wait).
         self.concurrency: Callable[[], int] = lambda: 1
+        self._listeners: list[Callable[[], None]] = []
         self._committer: threading.Thread | None = None
 
     # -- delivery ---------------------------------------------------------------------
@@ -176,10 +177,17 @@ class Mailbox:
         os.fsync(self._log_fd)
         _fsync_path(self._new, directory=True)
 
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each commit (message and envelope on disk), from the
+        committing thread: readers of the spool (`kit.server.spool`) are woken, never poll."""
+        self._listeners.append(listener)
+
     def _notify(self, count: int) -> None:
         with self._cond:
             self._delivered += count
             self._cond.notify_all()
+        for listener in self._listeners:
+            listener()
 
     def deliver(self, content: bytes, envelope: Envelope) -> str:
         """Store a message durably, in the calling thread; return its Maildir key."""
