@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -10,7 +11,7 @@ from email.utils import format_datetime, make_msgid
 
 from ..protocol import Reply
 from ..transcript import Transcript
-from .session import SMTPClientError, SMTPSession
+from .session import SMTPClientError, SMTPSession, message_bytes
 
 
 def compose(sender: str, recipients: list[str], subject: str = "", body: str = "",
@@ -43,6 +44,9 @@ class SendResult:
     error: str | None = None
     transcript: Transcript | None = None
     not_tried: list[str] = field(default_factory=list)
+    #: ESMTP parameters left out because the server did not offer their extension (e.g.
+    #: ``NOTIFY`` without ``DSN``: RFC 3461 §5.3 lets the mail go on without them).
+    unsent_params: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -84,11 +88,56 @@ def _go_on(session: SMTPSession, reply: Reply, command: str) -> Reply:
     return reply
 
 
+@dataclass(frozen=True)
+class Parameters:
+    """The ESMTP parameters of MAIL and RCPT that `send_mail` can add.
+
+    RFC 3461 (DSN): ``ret`` (``FULL``/``HDRS``), ``envid``, ``notify`` (e.g.
+    ``"SUCCESS,FAILURE"`` or ``"NEVER"``, for every recipient) and ``orcpt`` (True: each
+    recipient's own address as ``rfc822;addr``). RFC 1870: ``size`` (True: the message's
+    octets). RFC 6152: ``body`` (``8BITMIME``). RFC 6531: ``smtputf8``.
+    """
+
+    ret: str | None = None
+    envid: str | None = None
+    notify: str | None = None
+    orcpt: bool = False
+    size: bool | int = False
+    body: str | None = None
+    smtputf8: bool = False
+
+    def mail(self, message: str | bytes | EmailMessage,
+             offered: Callable[[str], bool]) -> tuple[dict[str, str | None], list[str]]:
+        """MAIL parameters to send, and those left out (their extension not offered)."""
+        wanted: list[tuple[str, str, str | None]] = []
+        if self.size:
+            octets = len(message_bytes(message)) if self.size is True else int(self.size)
+            wanted.append(("SIZE", "SIZE", str(octets)))
+        if self.body:
+            wanted.append(("8BITMIME", "BODY", self.body.upper()))
+        if self.smtputf8:
+            wanted.append(("SMTPUTF8", "SMTPUTF8", None))
+        wanted += [("DSN", k, v) for k, v in (("RET", self.ret), ("ENVID", self.envid)) if v]
+        return _split(wanted, offered)
+
+    def rcpt(self, recipient: str, offered: Callable[[str], bool]) -> tuple[dict[str, str | None], list[str]]:
+        wanted = [("DSN", k, v) for k, v in (("NOTIFY", self.notify),
+                                              ("ORCPT", f"rfc822;{recipient}" if self.orcpt else None)) if v]
+        return _split(wanted, offered)
+
+
+def _split(wanted: list[tuple[str, str, str | None]], offered: Callable[[str], bool]):
+    send = {name: value for ext, name, value in wanted if offered(ext)}
+    return send, [name for ext, name, _ in wanted if not offered(ext)]
+
+
 def send_mail(host: str, port: int, sender: str, recipients: list[str] | str,
               message: str | bytes | EmailMessage | None = None, *, subject: str = "", body: str = "",
               ehlo_name: str = "client.example.test", timeout: float = 10.0,
               starttls: bool | ssl.SSLContext = False, auth: tuple[str, str] | None = None,
-              implicit_tls: ssl.SSLContext | None = None) -> SendResult:
+              implicit_tls: ssl.SSLContext | None = None, ret: str | None = None, envid: str | None = None,
+              notify: str | None = None, orcpt: bool = False, size: bool | int = False,
+              body_type: str | None = None, smtputf8: bool = False) -> SendResult:
     """Send one message: EHLO (HELO if refused), MAIL, one RCPT per recipient, DATA, QUIT.
 
     ``starttls`` (True or an ``ssl.SSLContext``) upgrades to TLS first (RFC 3207) and
@@ -100,16 +149,23 @@ def send_mail(host: str, port: int, sender: str, recipients: list[str] | str,
     dialogue (§3.8): it is the error, not a recipient's refusal, and the recipients not yet
     named are ``not_tried``. Never raises for a refusal, a lost connection or a peer that
     does not speak SMTP: look at the result.
+
+    MAIL and RCPT parameters (see `Parameters`): ``ret``, ``envid``, ``notify``, ``orcpt``
+    (DSN, RFC 3461), ``size`` (RFC 1870), ``body_type`` (``BODY=8BITMIME``, RFC 6152),
+    ``smtputf8`` (RFC 6531). A parameter is sent only if the server's EHLO reply offers its
+    extension; one not offered is listed in ``result.unsent_params``, except SMTPUTF8 and
+    8BITMIME: a message that needs them is not sent to a server without them (the error says so).
     """
     if isinstance(recipients, str):
         recipients = [recipients]
     if message is None:
         message = compose(sender, recipients, subject, body)
+    params = Parameters(ret, envid, notify, orcpt, size, body_type, smtputf8)
     result = SendResult()
     session = SMTPSession(host, port, timeout=timeout, connect=False, implicit_tls=implicit_tls)
     result.transcript = session.transcript
     try:
-        _dialogue(session, result, sender, recipients, message, ehlo_name, starttls, auth)
+        _dialogue(session, result, sender, recipients, message, ehlo_name, starttls, auth, params)
     except _Stop as stop:
         result.error = str(stop)
         _quit_quietly(session)  # also after a 554 greeting: the client sends QUIT (§3.1)
@@ -124,7 +180,7 @@ def send_mail(host: str, port: int, sender: str, recipients: list[str] | str,
 
 def _dialogue(session: SMTPSession, result: SendResult, sender: str, recipients: list[str],
               message: str | bytes | EmailMessage, ehlo_name: str, starttls: bool | ssl.SSLContext,
-              auth: tuple[str, str] | None) -> None:
+              auth: tuple[str, str] | None, params: Parameters = Parameters()) -> None:
     greeting = session.connect()
     if not greeting.is_positive:
         raise _Stop(f"greeting refused: {greeting.summary}")
@@ -148,11 +204,24 @@ def _dialogue(session: SMTPSession, result: SendResult, sender: str, recipients:
         reply = _go_on(session, session.auth(*auth), "AUTH")
         if reply.code != 235:
             raise _Stop(f"AUTH refused: {reply.summary}")
-    reply = _go_on(session, session.mail(sender), "MAIL FROM")
+    ext = session.extensions
+
+    def offered(keyword: str) -> bool:
+        return ext is not None and ext.supports(keyword)
+
+    mail_params, unsent = params.mail(message, offered)
+    needed = [p for p in unsent if p in ("SMTPUTF8", "BODY")]
+    if needed:
+        raise _Stop(f"the server does not offer {' and '.join(needed)} (its EHLO reply), "
+                    "which this message needs (RFC 6531 §3.2, RFC 6152 §3)")
+    result.unsent_params += unsent
+    reply = _go_on(session, session.mail(sender, **mail_params), "MAIL FROM")
     if not reply.is_positive:
         raise _Stop(f"MAIL refused: {reply.summary}")
     for rcpt in recipients:
-        reply = _go_on(session, session.rcpt(rcpt), f"RCPT TO:<{rcpt}>")
+        rcpt_params, unsent = params.rcpt(rcpt, offered)
+        result.unsent_params += [p for p in unsent if p not in result.unsent_params]
+        reply = _go_on(session, session.rcpt(rcpt, **rcpt_params), f"RCPT TO:<{rcpt}>")
         (result.accepted if reply.is_positive else result.refused)[rcpt] = reply
     if not result.accepted:
         session.rset()

@@ -183,6 +183,22 @@ class DSN:
     human: str
     returned_type: str | None
 
+    @property
+    def returned_message_id(self) -> str | None:
+        """The Message-ID of the message the DSN returns (whole, or its header only), which
+        names the mail it reports on (RFC 3462/6522 third part)."""
+        for part in self.message.iter_parts():
+            if part.get_content_type() == "message/rfc822":
+                inner = part.get_payload()
+                found = inner[0].get("Message-ID") if inner else None
+            elif part.get_content_type() == "text/rfc822-headers":
+                head = part.get_payload(decode=True) or b""
+                found = BytesParser(policy=email.policy.default).parsebytes(head, headersonly=True).get("Message-ID")
+            else:
+                continue
+            return str(found).strip() if found else None
+        return None
+
     def recipient(self, address: str) -> dict[str, str] | None:
         """The block whose Final-Recipient is ``address`` (case-insensitive)."""
         for block in self.recipients:

@@ -12,41 +12,14 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .events import KINDS, Event
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..transcript import Transcript
-
 __all__ = ["Event", "Journal", "Journey", "KINDS"]
-
-#: What an event can say happened.
-KINDS = ("submitted", "queued", "attempt", "retry", "gave up", "filed", "unknown user", "bounce", "dsn",
-         "no dsn", "error")
-
-
-@dataclass(frozen=True)
-class Event:
-    """One thing an agent did with a message. ``time`` is epoch seconds."""
-
-    time: float
-    message_id: str
-    kind: str
-    actor: str
-    peer: str | None = None
-    recipients: tuple[str, ...] = ()
-    reply: str | None = None
-    outcome: str | None = None  # "ok", "deferred", "failed" (or None for bookkeeping events)
-    note: str = ""
-    duration: float = 0.0
-    related: str | None = None  # the DSN's Message-ID on a "bounce"; the original's on a "dsn"
-    subject: str = ""
-    #: The host a message came through, when the actor is not a server (the MDA's MX).
-    via: str | None = None
-    transcript: Transcript | None = field(default=None, compare=False, repr=False)
-
 
 class Journal:
     """All events of a world, in order; safe to write from the world's thread and read anywhere."""
@@ -55,6 +28,9 @@ class Journal:
         self._events: list[Event] = []
         self._limit = limit
         self._cond = threading.Condition()
+        #: ENVID (RFC 3461) -> Message-ID of the mail sent with it: a DSN that comes back
+        #: from a foreign server names the envelope, not always the message.
+        self.envids: dict[str, str] = {}
 
     def add(self, event: Event) -> Event:
         with self._cond:
@@ -70,6 +46,7 @@ class Journal:
     def clear(self) -> None:
         with self._cond:
             self._events.clear()
+            self.envids.clear()
 
     def wait(self, predicate: Callable[[list[Event]], bool], timeout: float = 10.0) -> list[Event]:
         """Block until ``predicate(events)`` holds; TimeoutError after ``timeout`` seconds."""

@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..server import LabServer
-from ..server.mailbox import Envelope, Mailbox
-from .bounce import wants_dsn
-from .content import drop_return_path, header_fields, prepend_fields
-from .journal import Event, Journal
+from ..server import Envelope, LabServer, Mailbox, Spooled, SpoolReader
+from .bounce import read_dsn, wants_dsn
+from .content import prepend_fields
+from .events import Event
+from .journal import Journal
 from .mta import MTA
 from .queue import DELIVERED, FAILED, QueueEntry, recipients_from
 
@@ -44,16 +44,18 @@ class MDA:
         self.journal = journal
         self.outbound = outbound
         self.clock = clock
-        self._sources: list[tuple[LabServer, set[str]]] = []
+        self._spools: list[SpoolReader] = []
         self.mailboxes: dict[str, Mailbox] = {}
         for user in [*users, "postmaster"]:  # RFC 5321 §4.5.1: postmaster MUST exist
             address = f"{user.lower()}@{self.domain}"
             if address not in self.mailboxes:
                 self.mailboxes[address] = Mailbox(self.root / self.domain / user.lower(), durable=False)
 
-    def watch(self, server: LabServer) -> None:
+    def watch(self, server: LabServer) -> SpoolReader:
         """Deliver what ``server`` (an MX of this domain) accepts."""
-        self._sources.append((server, set()))
+        reader = SpoolReader(server.mailbox, server.config.hostname)
+        self._spools.append(reader)
+        return reader
 
     def mailbox(self, address: str) -> Mailbox:
         try:
@@ -61,30 +63,23 @@ class MDA:
         except KeyError:
             raise KeyError(f"no mailbox {address}; mailboxes: {', '.join(self.mailboxes)}") from None
 
-    def _new_keys(self, server: LabServer, seen: set[str]) -> list[str]:
-        return [k for k in server.mailbox.keys()
-                if k not in seen and server.mailbox.envelope(k) is not None]
-
     def has_work(self) -> bool:
-        return any(self._new_keys(s, seen) for s, seen in self._sources)
+        return any(s.pending() for s in self._spools)
 
     def _address(self, rcpt: str) -> str:
         return f"postmaster@{self.domain}" if rcpt.lower() == "postmaster" else rcpt.lower()
 
     def tick(self) -> int:
+        """File what the MX servers accepted since the last round; returns how many."""
         count = 0
-        for server, seen in self._sources:
-            for key in self._new_keys(server, seen):
-                seen.add(key)
-                self._deliver(server, key)
+        for spool in self._spools:
+            for item in spool.take():
+                self._deliver(item)
                 count += 1
         return count
 
-    def _deliver(self, server: LabServer, key: str) -> None:
-        env = server.mailbox.get(key).envelope
-        content = drop_return_path(server.mailbox.raw(key))
-        fields = header_fields(content)
-        mid = fields["Message-ID"] or f"<{env.queue_id}@{server.config.hostname}>"
+    def _deliver(self, item: Spooled) -> None:
+        env, content, mid, subject, via = item.envelope, item.content, item.message_id, item.subject, item.host
         recipients = recipients_from(env.rcpt_tos, env.rcpt_options)
         for r in recipients:
             now = self.clock()
@@ -94,21 +89,45 @@ class MDA:
                 r.state, r.status, r.diagnostic_type = FAILED, "5.1.1", "X-smtpkit"
                 r.reply = f"unknown user: \"{address.partition('@')[0]}\""
                 self.journal.add(Event(now, mid, "unknown user", self.name, address, (r.address,), None, "failed",
-                                       f"{self.name} has no mailbox {address}", subject=fields["Subject"],
-                                       via=server.config.hostname))
+                                       f"{self.name} has no mailbox {address}", subject=subject, via=via))
                 continue
             data = prepend_fields(content, [("Return-Path", f"<{env.mail_from}>"), ("Delivered-To", address)])
             box.deliver(data, Envelope(
-                mail_from=env.mail_from, rcpt_tos=(address,), peer=server.config.hostname, helo=env.helo,
+                mail_from=env.mail_from, rcpt_tos=(address,), peer=via, helo=env.helo,
                 received_at=now, queue_id=env.queue_id, mail_options=env.mail_options, protocol="local",
                 rcpt_options={address: env.rcpt_options.get(r.address, ())}))
             r.state = DELIVERED
             self.journal.add(Event(now, mid, "filed", self.name, address, (r.address,), None, "ok",
-                                   f"into the Maildir of {address} (from {server.config.hostname})",
-                                   subject=fields["Subject"], via=server.config.hostname))
-        self._report(server, env, content, mid, fields["Subject"], recipients)
+                                   f"into the Maildir of {address} (from {via})", subject=subject, via=via))
+        if not env.mail_from:
+            self._link_dsn(content, mid, via)
+        self._report(via, env, content, mid, subject, recipients)
 
-    def _report(self, server: LabServer, env: Envelope, content: bytes, mid: str, subject: str,
+    def _link_dsn(self, content: bytes, dsn_id: str, via: str) -> None:
+        """A DSN from a server outside the world (a real Postfix): link it to the mail it
+        reports on, found by the returned message's Message-ID or by ENVID (RFC 3461 §4.4),
+        so that the journey of that mail shows it. DSNs the world made are linked already."""
+        if any(e.related == dsn_id for e in self.journal.events()):
+            return
+        try:
+            dsn = read_dsn(content)
+        except ValueError:
+            return  # a null-sender mail that is not a DSN (an auto-reply): nothing to link
+        original = dsn.returned_message_id or self.journal.envids.get(dsn.per_message.get("Original-Envelope-Id", ""))
+        if not original:
+            return
+        reporter = dsn.per_message.get("Reporting-MTA", "").partition(";")[2].strip() or via
+        blocks = dsn.recipients
+        action = blocks[0].get("Action", "") if blocks else ""
+        who = tuple(b.get("Original-Recipient", b.get("Final-Recipient", "")).partition(";")[2].strip()
+                    for b in blocks)
+        status = ", ".join(f"{b.get('Action', '?')} {b.get('Status', '?')}" for b in blocks)
+        self.journal.add(Event(self.clock(), original, "bounce" if action == "failed" else "dsn", reporter, None,
+                               who, None, "failed" if action == "failed" else None,
+                               f"a DSN from {reporter}: {status}", related=dsn_id,
+                               subject=str(dsn.message.get("Subject", ""))))
+
+    def _report(self, via: str, env: Envelope, content: bytes, mid: str, subject: str,
                 recipients: list) -> None:
         """DSNs for failed recipients and for those who asked NOTIFY=SUCCESS."""
         if self.outbound is None:
@@ -119,10 +138,10 @@ class MDA:
                            ret=params.get("RET"), envid=params.get("ENVID"), last_try=self.clock())
         failed = [r for r in recipients if r.state == FAILED]
         if failed:
-            self.outbound.report(entry, failed, "failed", reporting_mta=server.config.hostname)
+            self.outbound.report(entry, failed, "failed", reporting_mta=via)
         succeeded = [r for r in recipients if r.state == DELIVERED and wants_dsn(r.notify, "delivered")]
         if succeeded:
-            self.outbound.report(entry, succeeded, "delivered", reporting_mta=server.config.hostname)
+            self.outbound.report(entry, succeeded, "delivered", reporting_mta=via)
 
     def __repr__(self) -> str:
         return f"<MDA {self.name}: {', '.join(self.mailboxes)}>"

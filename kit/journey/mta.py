@@ -27,17 +27,17 @@ from __future__ import annotations
 import email.policy
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from email.utils import make_msgid
 
 from ..client import SMTPClientError, SMTPProtocolError, SMTPSession
+from ..localdns import MX, DNSError, LocalDNS
 from ..protocol import Reply
-from ..server import LabServer
-from ..server.handler import new_queue_id
+from ..server import LabServer, SpoolReader, new_queue_id
 from .bounce import RecipientReport, make_dsn, wants_dsn
-from .content import count_received, drop_return_path, header_fields, local_received, prepend_fields
-from .dns import DNSError, LocalDNS
-from .journal import Event, Journal
+from .content import count_received, header_fields, local_received, prepend_fields
+from .events import Event
+from .journal import Journal
 from .queue import DEFERRED, DELIVERED, FAILED, MailQueue, QueueEntry, Recipient, RetryPolicy, recipients_from
 
 __all__ = ["MTA", "MAX_RECEIVED", "opportunistic_tls_context"]
@@ -76,18 +76,24 @@ class _Problem(Exception):
 class MTA:
     """A queue and its delivery agent, acting as host ``hostname`` (its EHLO name)."""
 
-    def __init__(self, hostname: str, *, dns: LocalDNS, ports: dict[str, int], journal: Journal,
+    def __init__(self, hostname: str, *, dns: LocalDNS, ports: Mapping[str, int], journal: Journal,
                  policy: RetryPolicy | None = None, tls: bool = True, timeout: float = 5.0,
-                 max_queue: int = 200, clock: Callable[[], float] = time.time) -> None:
+                 max_queue: int = 200, clock: Callable[[], float] = time.time,
+                 relayhost: str | None = None, foreign: Collection[str] = ()) -> None:
         self.hostname = hostname
         self.dns = dns
+        #: Host name -> port (the DNS gives the address; 25 when a host is not listed).
         self.ports = ports
+        #: Send everything through this host instead of the MX (a smarthost, Postfix's relayhost).
+        self.relayhost = relayhost
+        #: Hosts outside the world (a real Postfix, ...): what they do next is their own affair.
+        self.foreign = frozenset(h.lower() for h in foreign)
         self.journal = journal
         self.queue = MailQueue(policy, max_entries=max_queue)
         self.tls = tls
         self.timeout = timeout
         self.clock = clock
-        self._sources: list[tuple[LabServer, set[str]]] = []
+        self._spools: list[SpoolReader] = []
         self._tls_context = opportunistic_tls_context() if tls else None
 
     @property
@@ -99,39 +105,30 @@ class MTA:
         self.queue.policy = policy
 
     # -- intake ---------------------------------------------------------------------------
-    def watch(self, server: LabServer) -> None:
+    def watch(self, server: LabServer) -> SpoolReader:
         """Take every message ``server`` accepts into this queue (as Postfix's pickup would)."""
-        self._sources.append((server, set()))
-
-    def _new_keys(self, server: LabServer, seen: set[str]) -> list[str]:
-        keys = []
-        for key in server.mailbox.keys():
-            # The envelope is logged after the message file: only then is it complete.
-            if key not in seen and server.mailbox.envelope(key) is not None:
-                keys.append(key)
-        return keys
+        reader = SpoolReader(server.mailbox, server.config.hostname)
+        self._spools.append(reader)
+        return reader
 
     def has_work(self) -> bool:
-        return len(self.queue) > 0 or any(self._new_keys(s, seen) for s, seen in self._sources)
+        return len(self.queue) > 0 or any(s.pending() for s in self._spools)
 
     def intake(self) -> int:
-        """Queue the messages the watched servers accepted since the last call."""
+        """Queue the messages the watched servers accepted since the last call (what does
+        not fit stays in the server's spool until there is room)."""
         count = 0
-        for server, seen in self._sources:
-            for key in self._new_keys(server, seen):
-                if len(self.queue) >= self.queue.max_entries:
-                    return count  # leave it in the server's spool until there is room
-                seen.add(key)
-                stored = server.mailbox.get(key)
-                env = stored.envelope
-                content = drop_return_path(server.mailbox.raw(key))  # final delivery only (§4.4)
-                fields = header_fields(content)
-                mid = fields["Message-ID"] or f"<{env.queue_id}@{server.config.hostname}>"
+        for spool in self._spools:
+            room = self.queue.max_entries - len(self.queue)
+            if room <= 0:
+                break
+            for item in spool.take(limit=room):
+                env = item.envelope
                 self.journal.add(Event(
-                    env.received_at, mid, "submitted", env.helo or "client", server.config.hostname,
+                    env.received_at, item.message_id, "submitted", env.helo or "client", item.host,
                     env.rcpt_tos, f"250 2.0.0 Ok: queued as {env.queue_id}", "ok",
-                    f"accepted {env.protocol}", subject=fields["Subject"]))
-                self.enqueue(content, env.mail_from, list(env.rcpt_tos), rcpt_options=env.rcpt_options,
+                    f"accepted {env.protocol}", subject=item.subject, queue_id=env.queue_id))
+                self.enqueue(item.content, env.mail_from, list(env.rcpt_tos), rcpt_options=env.rcpt_options,
                              mail_options=env.mail_options, received_from=env.helo, queue_id=env.queue_id,
                              arrived=env.received_at)
                 count += 1
@@ -152,6 +149,8 @@ class MTA:
             arrived=arrived if arrived is not None else now, received_from=received_from,
             ret=params.get("RET"), envid=params.get("ENVID"))
         self.queue.add(entry, now)
+        if entry.envid:
+            self.journal.envids.setdefault(entry.envid, entry.message_id)
         self.journal.add(Event(now, entry.message_id, "queued", self.hostname, None, tuple(recipients),
                                note=note or f"in the queue of {self.hostname}",
                                subject=entry.subject))
@@ -160,11 +159,37 @@ class MTA:
     # -- delivery ---------------------------------------------------------------------------
     def tick(self) -> int:
         """One round: take in new mail, try every due entry once. Returns how much was done."""
-        done = self.intake()
+        return self.intake() + self.deliver_due()
+
+    def deliver_due(self) -> int:
+        """Try every due entry once. An error of the MTA itself defers the entry (with the
+        reason, RFC 3463 X.3.0) instead of stopping the round: the retry schedule bounds it."""
+        done = 0
         for entry in self.queue.due(self.clock()):
-            self._try(entry)
+            try:
+                self._try(entry)
+            except Exception as exc:  # a bug or a peer nobody foresaw: never a loop
+                self._failed_try(entry, exc)
             done += 1
         return done
+
+    def _failed_try(self, entry: QueueEntry, exc: Exception) -> None:
+        text = f"local error in the MTA: {type(exc).__name__}: {exc}"
+        self.journal.add(Event(self.clock(), entry.message_id, "error", self.hostname, None,
+                               tuple(r.address for r in entry.open_recipients()), None, "deferred", text,
+                               subject=entry.subject))
+        for r in entry.open_recipients():
+            self._set(r, DEFERRED, "4.3.0", text, None, "X-smtpkit")
+        if entry.next_try <= self.clock():  # _try broke before scheduling: count the try here
+            wait = self.queue.tried(entry, self.clock())
+            if wait is None:
+                for r in entry.open_recipients():
+                    r.state = FAILED
+                failed = [r for r in entry.recipients if r.state == FAILED and not r.reported]
+                if failed:
+                    self.report(entry, failed, "failed")
+        if entry.done:
+            self.queue.remove(entry)
 
     def _try(self, entry: QueueEntry) -> None:
         open_now = entry.open_recipients()
@@ -214,7 +239,7 @@ class MTA:
     def _deliver_domain(self, entry: QueueEntry, domain: str, recipients: list[Recipient]) -> None:
         start = self.clock()
         try:
-            route = self.dns.route(domain)
+            route = [MX(0, self.relayhost)] if self.relayhost else self.dns.route(domain)
         except DNSError as exc:
             for r in recipients:
                 self._set(r, FAILED, exc.status, str(exc), None, "X-smtpkit")
@@ -314,7 +339,9 @@ class MTA:
             session.quit()
             outcomes = {r.state for r in recipients}
             outcome = "ok" if outcomes == {DELIVERED} else "failed" if FAILED in outcomes else "deferred"
-            log(_one_line(final), outcome, "relayed to the next hop" if state == DELIVERED else "message refused")
+            passed = ("handed to a foreign server (its queue from here; a DSN it sends back joins this journey)"
+                      if host.lower() in self.foreign else "relayed to the next hop")
+            log(_one_line(final), outcome, passed if state == DELIVERED else "message refused")
         except SMTPProtocolError as exc:  # garbage in the middle of the dialogue (RFC 3463 X.5.0)
             log(str(exc), "deferred", "not SMTP; hung up")
             raise _Problem(f"{host}[{address}:{port}] broke the protocol: {exc}", "4.5.0") from None

@@ -19,13 +19,28 @@ from __future__ import annotations
 
 import io
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .events import Event
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .journal import Event, Journey
-    from .world import MailWorld
+
+class Journey(Protocol):
+    """What `journey_picture` reads of a `kit.journey.Journey` (the drawing depends on the
+    events, not on the journal that holds them)."""
+
+    message_id: str
+    events: list[Event]
+    roles: dict[str, str]
+
+    @property
+    def start(self) -> float | None: ...
+
+
+#: What `world_picture` reads of a `kit.journey.MailWorld`: sites, dns, mtas, host(), mda().
+MailWorld = Any
 
 __all__ = ["world_picture", "journey_picture", "png_bytes", "OUTCOME_COLOURS"]
 

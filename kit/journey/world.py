@@ -25,98 +25,44 @@ carol@example.org. Each site has an MDA filing into per-user Maildirs, and an ou
 (on its MSA host, or on its first MX for the bounces its MDA makes).
 
 One worker thread moves all mail (intake, deliveries, retries, MDA), one step at a time, so
-what happens is repeatable; time is sped up by the retry schedule (seconds, not hours).
+what happens is repeatable; it sleeps until a server commits a message or a retry is due
+(`kit.journey.worker`); time is sped up by the retry schedule (seconds, not hours).
 Everything is bounded: queue sizes, tries, SMTP timeouts; `stop` ends the thread, closes
 every server and deletes the temporary folders.
+
+A real MTA joins in one line: ``MailWorld(peers=[Peer("mx.postfix.test", 2525,
+domains=("postfix.test",))])`` makes that server (any SMTP server at host:port) the MX of
+postfix.test; ``ports={"mx.uni.example": 2626}`` gives a world server a fixed port, so the
+foreign server can send mail (and its DSNs) back in. The parts live apart: `topology` builds
+(sites, peers, DNS, servers, agents), `worker` runs, `views` shows, this module is the facade.
 """
 
 from __future__ import annotations
 
-import html
 import shutil
 import tempfile
-import threading
 import time
-import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
-from ..client import SendResult, SMTPClientError, SMTPSession
+from ..client import SendResult, send_mail
+from ..localdns import zone_text
 from ..notebook_instance import NotebookInstance
-from ..server import LabServer
-from ..server.mailbox import Mailbox, StoredMessage
-from .dns import LocalDNS, zone_text
-from .journal import Event, Journal, Journey
+from ..server import LabServer, Mailbox, StoredMessage
+from .events import Event
+from .journal import Journal, Journey
 from .mda import MDA
-from .msa import SubmissionServer
 from .mta import MTA
 from .queue import RetryPolicy
+from .topology import DEFAULT_SITES, EXTRA_ZONES, Host, Peer, Site, Topology
+from .views import QueueView, world_html, world_rows
+from .worker import Worker
 
-__all__ = ["Site", "Host", "Submission", "MailWorld", "DEFAULT_SITES", "EXTRA_ZONES", "start_world",
-           "stop_world"]
-
-
-@dataclass(frozen=True)
-class Site:
-    """One organisation: its domain, users, MX hosts and (optionally) a submission server."""
-
-    domain: str
-    users: tuple[str, ...]
-    mx: tuple[tuple[int, str], ...]
-    msa: str | None = None
-    #: user -> password for AUTH at the MSA (the login name is the full address).
-    passwords: tuple[tuple[str, str], ...] = ()
-    #: The MX refuses unknown users at RCPT (550 5.1.1); if False it accepts any local part
-    #: and the MDA bounces what has no mailbox.
-    verify_recipients: bool = True
-
-    @property
-    def outbound(self) -> str:
-        """The host whose MTA sends this site's mail (and bounces)."""
-        return self.msa or sorted(self.mx)[0][1]
-
-
-DEFAULT_SITES: tuple[Site, ...] = (
-    Site("uni.example", ("alice",), ((10, "mx.uni.example"),), msa="smtp.uni.example",
-         passwords=(("alice", "wonderland"),)),
-    Site("example.org", ("bob", "carol"), ((10, "mx.example.org"), (20, "mx2.example.org"))),
-)
-
-#: Zones without servers: a domain that says it takes no mail at all (RFC 7505).
-EXTRA_ZONES: tuple[str, ...] = (zone_text("nomail.example", [(0, ".")]),)
-
-
-@dataclass(frozen=True)
-class Host:
-    """A server of the world: its name, role, domain, the lab server, its nominal port."""
-
-    name: str
-    role: str
-    domain: str
-    server: LabServer = field(repr=False)
-    nominal_port: int
-    preference: int | None = None
-
-    @property
-    def address(self) -> str:
-        return f"{self.server.host}:{self.server.port}"
-
-
-class _Refused(Exception):
-    """The MSA refused (STARTTLS, the login, MAIL, every recipient) or hung up with a 421:
-    the submission ends there; the message is the error to report."""
-
-
-def _quit_quietly(session: SMTPSession) -> None:
-    """QUIT if still connected; a failing QUIT must not hide why the submission ended."""
-    if session.connected:
-        try:
-            session.quit()
-        except SMTPClientError:
-            pass
+__all__ = ["Site", "Peer", "Host", "Submission", "MailWorld", "DEFAULT_SITES", "EXTRA_ZONES", "start_world",
+           "stop_world", "zone_text"]
 
 
 @dataclass
@@ -128,141 +74,114 @@ class Submission(SendResult):
     message_id: str | None = None
 
     def _repr_html_(self) -> str:
+        import html
+
         verdict = "accepted by the MSA" if self.ok else f"not accepted: {html.escape(self.error or '')}"
         return f"<div><b>{verdict}</b></div>" + (self.transcript._repr_html_() if self.transcript else "")
 
 
 class MailWorld:
-    """The world: servers, DNS, MTAs, MDAs, a journal and the worker thread that runs them."""
+    """The world: servers, DNS, MTAs, MDAs, a journal and the worker thread that runs them.
+
+    ``peers``: servers outside the world (`Peer`); ``ports``: host name -> a fixed port for
+    that world server (else a free one)."""
 
     def __init__(self, sites: Iterable[Site] = DEFAULT_SITES, *, extra_zones: Iterable[str] = EXTRA_ZONES,
                  retry: Iterable[float] | RetryPolicy = (1.0, 2.0, 4.0), tls: bool = True,
-                 timeout: float = 5.0, max_queue: int = 200) -> None:
-        self.sites = tuple(sites)
-        domains = [s.domain for s in self.sites]
-        if len(set(domains)) != len(domains):
-            raise ValueError("one site per domain")
+                 timeout: float = 5.0, max_queue: int = 200, peers: Iterable[Peer] = (),
+                 ports: Mapping[str, int] | None = None) -> None:
         self.policy = retry if isinstance(retry, RetryPolicy) else RetryPolicy(tuple(retry))
         self.tls = tls
         self.timeout = timeout
-        self.max_queue = max_queue
         self.journal = Journal()
-        self.dns = LocalDNS.from_texts(
-            [zone_text(s.domain, s.mx, [s.msa] if s.msa else []) for s in self.sites] + list(extra_zones))
-        #: Host name -> the port it listens on (all hosts share 127.0.0.1: this stands in for
-        #: "port 25 (or 587) on that host").
-        self.ports: dict[str, int] = {}
-        self.hosts: list[Host] = []
-        self.mtas: dict[str, MTA] = {}
-        self.mdas: dict[str, MDA] = {}
+        self.topology = Topology(sites, peers=peers, extra_zones=extra_zones, ports=ports, journal=self.journal,
+                                 policy=self.policy, tls=tls, timeout=timeout, max_queue=max_queue)
         self._root: Path | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._lock = threading.RLock()
         self._errors: list[str] = []
+        self._worker = Worker(self._step, next_due=self._next_due, busy=self._busy, on_error=self._error)
+
+    # -- the parts, as attributes ------------------------------------------------------------
+    @property
+    def sites(self) -> tuple[Site, ...]:
+        return self.topology.sites
+
+    @property
+    def peers(self) -> tuple[Peer, ...]:
+        return self.topology.peers
+
+    @property
+    def dns(self):
+        return self.topology.dns
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Host name -> the port it listens on, as the MTAs read it (for a foreign server,
+        declare a `Peer`; for a fixed port of a world server, pass ``ports=``)."""
+        return self.topology.ports
+
+    @property
+    def hosts(self) -> list[Host]:
+        return self.topology.hosts
+
+    @property
+    def mtas(self) -> dict[str, MTA]:
+        return self.topology.mtas
+
+    @property
+    def mdas(self) -> dict[str, MDA]:
+        return self.topology.mdas
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> MailWorld:
         """Start every server and the worker thread; returns self. Idempotent."""
-        if self._thread is not None:
+        if self._worker.running:
             return self
         self._root = Path(tempfile.mkdtemp(prefix="smtpkit-world-"))
-        self._stopping.clear()
         try:
-            for site in self.sites:
-                self._build_site(site)
+            self.topology.build(self._root)
         except BaseException:
-            self._stop_servers()
+            self._remove_root()
             raise
-        self._thread = threading.Thread(target=self._run, name="kit-mail-world", daemon=True)
-        self._thread.start()
+        for server in self.topology.spools:
+            server.mailbox.on_commit(self._worker.wake)  # woken by deliveries, never polling
+        self._worker.start()
         return self
 
-    def _server(self, cls: type[LabServer], name: str, **settings: Any) -> LabServer:
-        if not self.tls:
-            # aiosmtpd warns on every connection when AUTH is offered without TLS; here that is a
-            # choice made for teaching (tls=False), so that one warning is silenced.
-            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning)
-        server = cls(hostname=name, maildir=str(self._root / "spool" / name), durable=False, tls=self.tls,
-                     idle_timeout=30.0, max_sessions=20, on_line=self._on_line, **settings).start()
-        self.ports[name] = server.port
-        return server
+    def _step(self) -> int:
+        """One round: take in what the MSAs accepted, file what the MXs accepted, deliver."""
+        mtas, mdas = self.mtas.values(), self.mdas.values()
+        return sum(m.intake() for m in mtas) + sum(m.tick() for m in mdas) + sum(m.deliver_due() for m in mtas)
 
-    def _build_site(self, site: Site) -> None:
-        mta = MTA(site.outbound, dns=self.dns, ports=self.ports, journal=self.journal, policy=self.policy,
-                  tls=self.tls, timeout=self.timeout, max_queue=self.max_queue)
-        self.mtas[site.outbound] = mta
-        mda = MDA(f"MDA {site.domain}", site.domain, self._root / "mailboxes", site.users, journal=self.journal,
-                  outbound=mta)
-        self.mdas[site.domain] = mda
-        if site.msa:
-            auth = {f"{u}@{site.domain}": pw for u, pw in site.passwords}
-            msa = self._server(SubmissionServer, site.msa, domains=[site.domain], users=list(site.users),
-                               auth=auth, auth_require_tls=self.tls)
-            self.hosts.append(Host(site.msa, "MSA", site.domain, msa, 587))
-            mta.watch(msa)
-        for preference, name in sorted(site.mx):
-            mx = self._server(LabServer, name, domains=[site.domain],
-                              users=list(site.users) if site.verify_recipients else None)
-            self.hosts.append(Host(name, "MX", site.domain, mx, 25, preference))
-            mda.watch(mx)
+    def _next_due(self) -> float | None:
+        due = [t for t in (m.queue.next_due() for m in self.mtas.values()) if t is not None]
+        return min(due) if due else None
 
-    def _on_line(self, transcript, direction, text: str) -> None:
-        if direction == "server" and text.startswith("250 2.0.0 Ok: queued"):
-            self._wake.set()  # new mail in a spool: wake the worker now
+    def _busy(self) -> bool:
+        return any(m.has_work() for m in self.mtas.values()) or any(m.has_work() for m in self.mdas.values())
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            failed = False
-            with self._lock:
-                try:
-                    worked = self._tick()
-                except Exception as exc:  # never die silently: keep the error, go on
-                    worked, failed = 0, True
-                    self._errors.append(f"{type(exc).__name__}: {exc}")
-                    self.journal.add(Event(time.time(), "", "error", "world", note=self._errors[-1]))
-                due = [t for t in (m.queue.next_due() for m in self.mtas.values()) if t is not None]
-            if worked:
-                continue
-            wait = 0.1 if not due else min(0.1, max(0.0, min(due) - time.time()))
-            if failed:  # an entry that fails every time must not spin the worker
-                wait = 0.5
-            self._wake.wait(wait)
-            self._wake.clear()
-
-    def _tick(self) -> int:
-        worked = 0
-        for mta in self.mtas.values():
-            worked += mta.intake()
-        for mda in self.mdas.values():
-            worked += mda.tick()
-        for mta in self.mtas.values():
-            worked += mta.tick()
-        return worked
+    def _error(self, exc: Exception) -> None:
+        self._errors.append(f"{type(exc).__name__}: {exc}")
+        self.journal.add(Event(time.time(), "", "error", "world", note=self._errors[-1]))
 
     def stop(self) -> None:
         """Stop the worker, close every server, delete the spools and Maildirs. Idempotent."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            self._wake.set()
-            thread.join(timeout=self.timeout + 5)
-        self._stop_servers()
+        self._worker.stop(timeout=self.timeout + 5)
+        self.topology.stop()
+        self._remove_root()
 
-    def _stop_servers(self) -> None:
-        for host in self.hosts:
-            host.server.stop()
-        for mda in self.mdas.values():
-            for box in mda.mailboxes.values():
-                box.close()
+    def _remove_root(self) -> None:
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.running
+
+    @property
+    def worker(self) -> Worker:
+        """The thread that moves the mail (``worker.cpu_seconds()``, ``worker.rounds``)."""
+        return self._worker
 
     def __enter__(self) -> MailWorld:
         return self.start()
@@ -279,7 +198,10 @@ class MailWorld:
 
     def server(self, name: str) -> LabServer:
         """The lab server of host ``name`` (to add a `Behaviour`, read transcripts, ...)."""
-        return self.host(name).server
+        server = self.host(name).server
+        if server is None:
+            raise KeyError(f"{name} is a foreign server: the world has no lab server for it")
+        return server
 
     def site(self, domain: str) -> Site:
         for site in self.sites:
@@ -312,11 +234,13 @@ class MailWorld:
              message: str | bytes | EmailMessage | None = None, notify: str | None = None,
              ret: str | None = None, envid: str | None = None, password: str | None = None,
              helo: str | None = None) -> Submission:
-        """Be the sender's MUA: submit to the sender's MSA with STARTTLS and AUTH PLAIN.
+        """Be the sender's MUA: submit to the sender's MSA with STARTTLS and AUTH PLAIN
+        (`send_mail`), then read the Message-ID the mail has in the journal.
 
         Without ``message`` a minimal one is written (From, To, Subject, body; no Date and
         no Message-ID: the MSA adds them, RFC 6409 §8). ``notify``, ``ret`` and ``envid`` are
-        the DSN parameters of RFC 3461 (e.g. ``notify="SUCCESS,FAILURE"``, ``ret="HDRS"``).
+        the DSN parameters of RFC 3461 (e.g. ``notify="SUCCESS,FAILURE"``, ``ret="HDRS"``);
+        with ``notify`` each RCPT also carries ORCPT.
         """
         if isinstance(recipients, str):
             recipients = [recipients]
@@ -324,87 +248,34 @@ class MailWorld:
         site = self.site(domain)
         if site.msa is None:
             raise ValueError(f"{domain} has no submission server")
-        msa = self.host(site.msa).server
+        msa = self.server(site.msa)
         if password is None:
             password = dict(site.passwords).get(local, "")
         if message is None:
             message = (f"From: {sender}\r\nTo: {', '.join(recipients)}\r\nSubject: {subject}\r\n\r\n"
                        f"{body}\r\n").encode()
-        session = SMTPSession(msa.host, msa.port, timeout=self.timeout + 5, connect=False)
-        sub = Submission(transcript=session.transcript, sender=sender, recipients=list(recipients))
-
-        def go_on(reply, command: str):
-            if not session.connected:  # a 421 ends the session (RFC 5321 §3.8): that is the news
-                raise _Refused(f"the server closed the connection: {reply.summary} (in reply to {command})")
-            return reply
-
-        try:
-            greeting = session.connect()
-            if not greeting.is_positive:
-                raise _Refused(f"greeting refused: {greeting.summary}")
-            name = helo or f"{local}-laptop.{domain}"
-            go_on(session.ehlo(name), "EHLO")
-            if self.tls:
-                reply = go_on(session.starttls(msa.client_tls_context()), "STARTTLS")
-                if reply.code != 220:
-                    raise _Refused(f"STARTTLS refused: {reply.summary}")
-                go_on(session.ehlo(name), "EHLO")
-            reply = go_on(session.auth(sender, password), "AUTH")
-            if reply.code != 235:  # a refused login ends the submission, as send_mail does
-                raise _Refused(f"AUTH refused: {reply.summary}")
-            reply = go_on(session.mail(sender, **{k: v for k, v in (("RET", ret), ("ENVID", envid)) if v}),
-                          "MAIL FROM")
-            if not reply.is_positive:
-                raise _Refused(f"MAIL refused: {reply.summary}")
-            for rcpt in recipients:
-                params = {"NOTIFY": notify, "ORCPT": f"rfc822;{rcpt}" if notify else None}
-                reply = go_on(session.rcpt(rcpt, **{k: v for k, v in params.items() if v}), f"RCPT TO:<{rcpt}>")
-                (sub.accepted if reply.is_positive else sub.refused)[rcpt] = reply
-            if not sub.accepted:
-                session.rset()
-                raise _Refused("no recipient accepted")
-            sub.final = session.data(message)
-            if not sub.final.is_positive:
-                go_on(sub.final, "DATA")
-                sub.error = f"message refused: {sub.final.summary}"
-            _quit_quietly(session)
-        except _Refused as refused:
-            sub.error = str(refused)
-            _quit_quietly(session)
-        except SMTPClientError as exc:
-            sub.error = str(exc)
-        finally:
-            session.close()
-            named = {**sub.accepted, **sub.refused}
-            sub.not_tried = [r for r in dict.fromkeys(recipients) if r not in named]
+        result = send_mail(msa.host, msa.port, sender, recipients, message,
+                           ehlo_name=helo or f"{local}-laptop.{domain}", timeout=self.timeout + 5,
+                           starttls=msa.client_tls_context() if self.tls else False,
+                           auth=(sender, password), ret=ret, envid=envid, notify=notify, orcpt=bool(notify))
+        sub = Submission(**vars(result), sender=sender, recipients=list(recipients))
         if sub.ok:
-            # The worker reads the MSA's spool (one reader only) and notes the Message-ID
-            # the MSA gave the mail in the "submitted" event; take it from there.
-            self._wake.set()
-            marker = f"queued as {sub.queue_id}"
+            # The worker reads the MSA's spool (one reader only) and notes the Message-ID the
+            # MSA gave the mail in the "submitted" event, under the queue ID the MSA named.
             try:
-                event = self.journal.wait(lambda events: any(
-                    e.kind == "submitted" and marker in (e.reply or "") for e in events), self.timeout)
-                sub.message_id = next(e.message_id for e in event
-                                      if e.kind == "submitted" and marker in (e.reply or ""))
+                events = self.journal.wait(lambda evs: any(
+                    e.kind == "submitted" and e.queue_id == sub.queue_id for e in evs), self.timeout)
+                sub.message_id = next(e.message_id for e in events
+                                      if e.kind == "submitted" and e.queue_id == sub.queue_id)
             except TimeoutError:
                 sub.error = "the MTA did not pick the mail up in time"
         return sub
 
-    def _idle(self) -> bool:
-        with self._lock:
-            return not any(m.has_work() for m in self.mtas.values()) and \
-                not any(m.has_work() for m in self.mdas.values())
-
     def wait_until_idle(self, timeout: float = 20.0) -> None:
         """Block until no mail is waiting anywhere (queues empty, spools all delivered)."""
-        deadline = time.monotonic() + timeout
-        while not self._idle():
-            if not self.running:
-                raise RuntimeError("the world is not running: call start()")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"mail still moving after {timeout:.1f} s: {self.queue.to_text()}")
-            time.sleep(0.02)
+        if not self.running:
+            raise RuntimeError("the world is not running: call start()")
+        self._worker.wait_until_idle(timeout, describe=lambda: self.queue.to_text())
 
     def wait_for(self, kind: str, message: Any = None, timeout: float = 10.0) -> Event:
         """Block until an event of ``kind`` (e.g. ``"retry"``, ``"filed"``) happened to
@@ -434,14 +305,14 @@ class MailWorld:
 
     def journey(self, message: Any) -> Journey:
         """Every event of this message (a `Submission`, a stored message or a Message-ID)
-        and of the DSNs it caused."""
+        and of the DSNs it caused, those that came back from foreign servers included."""
         return Journey.of(self.journal, self._message_id(message), self.roles())
 
     def roles(self) -> dict[str, str]:
         """Host name -> what it does here, e.g. ``{"mx.example.org": "MX 10"}``."""
         out = {}
         for host in self.hosts:
-            role = host.role if host.preference is None else f"MX {host.preference}"
+            role = host.role if host.preference is None or host.peer else f"MX {host.preference}"
             if host.name in self.mtas and host.role == "MSA":
                 role += " + MTA"
             out[host.name] = role
@@ -456,10 +327,11 @@ class MailWorld:
 
         Waits for mail in flight first, so nothing moves while the world is cleared."""
         self.wait_until_idle()
-        with self._lock:
+        with self._worker.lock:
             for host in self.hosts:
-                host.server.behaviours.clear()
-                host.server.transcripts.clear()
+                if host.server is not None:
+                    host.server.behaviours.clear()
+                    host.server.transcripts.clear()
             for mda in self.mdas.values():
                 for box in mda.mailboxes.values():
                     box.clear()
@@ -473,50 +345,14 @@ class MailWorld:
         return world_picture(self)
 
     def rows(self) -> list[dict[str, str]]:
-        out = []
-        for host in self.hosts:
-            role = host.role if host.preference is None else f"MX (preference {host.preference})"
-            if host.name in self.mtas:
-                role += " + MTA (queue)" if host.role == "MSA" else " + MTA (sends its MDA's reports)"
-            out.append({"host": host.name, "domain": host.domain, "role": role,
-                        "stands for port": str(host.nominal_port),
-                        "listens on": host.address if host.server.running else "stopped"})
-        return out
+        return world_rows(self)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<MailWorld {state}: {', '.join(h.name for h in self.hosts)}>"
 
     def _repr_html_(self) -> str:
-        rows = self.rows()
-        if not rows:
-            return f"<div>{html.escape(repr(self))}</div>"
-        keys = list(rows[0])
-        head = "".join(f"<th style='text-align:left'>{k}</th>" for k in keys)
-        body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(r[k])}</td>" for k in keys)
-                       + "</tr>" for r in rows)
-        boxes = ", ".join(sorted(a for m in self.mdas.values() for a in m.mailboxes))
-        return (f"<div><b>MailWorld</b> ({'running' if self.running else 'stopped'})"
-                f"<table><tr>{head}</tr>{body}</table>mailboxes: {html.escape(boxes)}</div>")
-
-
-class QueueView:
-    """An MTA's queue shown now (``mailq``): HTML in Jupyter, text with ``print``."""
-
-    def __init__(self, mta: MTA) -> None:
-        self.mta = mta
-
-    def to_text(self) -> str:
-        return f"{self.mta.hostname}: " + self.mta.queue.to_text(time.time())
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __len__(self) -> int:
-        return len(self.mta.queue)
-
-    def _repr_html_(self) -> str:
-        return self.mta.queue.to_html(time.time(), title=f"queue of {self.mta.hostname}")
+        return world_html(self)
 
 
 _instance: NotebookInstance[MailWorld] = NotebookInstance(MailWorld)

@@ -59,6 +59,10 @@ class LabConfig:
     #: Let authenticated sessions name recipients in any domain, as an MSA does for its users
     #: (RFC 6409 §4.3; Postfix: permit_sasl_authenticated). Strangers are still refused.
     relay_authenticated: bool = False
+    #: This server makes the final delivery and writes ``Return-Path:`` (RFC 5321 §4.4). False
+    #: for a server whose mail an agent passes on (the mail world's MSA and MX spools): only
+    #: final delivery writes that field, so nobody downstream has to strip it again.
+    final_delivery: bool = True
 
     def __post_init__(self) -> None:
         self.domains = tuple(d.lower().rstrip(".") for d in self.domains)

@@ -110,15 +110,17 @@ class LabHandler:
         return "221 2.0.0 Bye"
 
     def stamp(self, session, envelope, queue_id: str, protocol: str) -> bytes:
-        """The trace fields to prepend: Return-Path (final delivery) and Received (§4.4)."""
+        """The trace fields to prepend: Return-Path (on final delivery only) and Received (§4.4)."""
         peer_ip = session.peer[0] if session.peer else "127.0.0.1"
         received = format_received(
             helo=session.host_name, peer_ip=peer_ip, peer_name=_peer_name(peer_ip),
             by=self.config.hostname, with_=protocol, id=queue_id,
             for_=envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None,
             date=datetime.now().astimezone())
-        mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from
-        head = f"Return-Path: <{mail_from}>\r\nReceived: {received}\r\n"
+        head = f"Received: {received}\r\n"
+        if self.config.final_delivery:
+            mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from
+            head = f"Return-Path: <{mail_from}>\r\n" + head
         return head.replace("\n\t", "\r\n\t").encode("utf-8")
 
     async def handle_DATA(self, server, session, envelope) -> str:

@@ -1,15 +1,16 @@
 """A DNS made of zone files in memory, read with dnspython; no query leaves the machine.
 
 SPF and DKIM both publish their data in the DNS (TXT records). The notebooks need lookups
-with real DNS semantics that never touch the network: `LocalZones` is the mail world's
-`kit.journey.dns.LocalDNS` with a log of the questions asked and the TXT lookup dkimpy wants.
+with real DNS semantics that never touch the network: `LocalZones` is `kit.localdns.LocalDNS`
+(the DNS the mail world reads too) with a log of the questions asked and the TXT lookup
+dkimpy wants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..journey.dns import LocalDNS
+from ..localdns import LocalDNS
 
 __all__ = ["LocalZones"]
 

@@ -1,0 +1,42 @@
+"""An `Event`: one thing an agent of the mail world did with a message (the journal's rows).
+
+A leaf module: the journal, the agents and the pictures all read it, it reads none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..transcript import Transcript
+
+__all__ = ["Event", "KINDS"]
+
+#: What an event can say happened.
+KINDS = ("submitted", "queued", "attempt", "retry", "gave up", "filed", "unknown user", "bounce", "dsn",
+         "no dsn", "error")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing an agent did with a message. ``time`` is epoch seconds."""
+
+    time: float
+    message_id: str
+    kind: str
+    actor: str
+    peer: str | None = None
+    recipients: tuple[str, ...] = ()
+    reply: str | None = None
+    outcome: str | None = None  # "ok", "deferred", "failed" (or None for bookkeeping events)
+    note: str = ""
+    duration: float = 0.0
+    related: str | None = None  # the DSN's Message-ID on a "bounce"; the original's on a "dsn"
+    subject: str = ""
+    #: The host a message came through, when the actor is not a server (the MDA's MX).
+    via: str | None = None
+    transcript: Transcript | None = field(default=None, compare=False, repr=False)
+    #: The queue ID the server gave the message (on "submitted"): the mail's name there.
+    queue_id: str | None = None
+
