@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import N_, _
 from ._registry import REGISTRY, Registry
 from ._results import CheckResult
 from ._run import local_call, run_exercise
@@ -31,12 +32,12 @@ def _evaluate(
     try:
         exercise = registry.get(exercise_id)
     except KeyError as exc:
-        return _problem(exercise_id, "unknown exercise", exc.args[0])
+        return _problem(exercise_id, N_("unknown exercise"), exc.args[0])
     if not callable(answer):
         return _problem(
             exercise.id, exercise.title,
-            f"check needs your function itself, e.g. check({exercise.id!r}, "
-            f"{exercise.function}), not its result (got {short_repr(answer)})",
+            _("check needs your function itself, e.g. check({id!r}, {function}), not its result (got {got})").format(
+                id=exercise.id, function=exercise.function, got=short_repr(answer)),
         )
     call = local_call(answer, exercise.function, time_limit or exercise.time_limit)
     return run_exercise(exercise, call)
@@ -59,8 +60,9 @@ def check(
         result = _evaluate(exercise_id, answer, time_limit, registry or REGISTRY)
     except Exception as exc:  # a bug of ours must not stop the student's "Run All"
         result = _problem(
-            exercise_id, "check failed",
-            f"the checker itself failed ({type(exc).__name__}: {exc}); please tell your instructor",
+            exercise_id, N_("check failed"),
+            _("the checker itself failed ({error}); please tell your instructor").format(
+                error=f"{type(exc).__name__}: {exc}"),
         )
     shell = current_shell() if display else None
     if shell is not None:

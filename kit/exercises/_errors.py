@@ -12,6 +12,7 @@ import sysconfig
 import traceback
 from pathlib import Path
 
+from ..i18n import _
 from ._shell import current_shell
 
 __all__ = ["CallError", "NotAttempted", "TimeLimitExceeded", "StudentError", "BadResult"]
@@ -37,7 +38,8 @@ class TimeLimitExceeded(CallError):
     status = "timeout"
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(f"took longer than {seconds:g} s (endless loop, or waiting forever?)")
+        super().__init__(_("took longer than {seconds} s (endless loop, or waiting forever?)").format(
+            seconds=f"{seconds:g}"))
         self.seconds = seconds
 
 

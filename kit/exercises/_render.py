@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..i18n import N_, _
 from ._results import CheckResult, TestResult
 
 __all__ = ["to_text", "to_html", "render_feedback"]
@@ -36,6 +37,11 @@ def _colours(status: str) -> tuple[str, str]:
     if status == "skipped":
         return _COLOURS["not attempted"]
     return _COLOURS["failed"]
+
+
+#: The verdicts as students read them (translated where shown).
+_STATUS_WORDS = (N_("passed"), N_("partial"), N_("failed"), N_("not attempted"), N_("error"), N_("timeout"),
+                 N_("skipped"))
 
 
 def _pts(value: float) -> str:
@@ -68,10 +74,10 @@ def _shows_values(test: TestResult) -> bool:
 
 
 def _header(result: CheckResult) -> str:
-    return (
-        f"{result.exercise_id}: {result.title.rstrip('.')}{'' if result.title.endswith(('?', '!')) else '.'} "
-        f"{_pts(result.points)}/{_pts(result.max_points)} points, {result.status}"
-    )
+    title = _(result.title)
+    return _("{id}: {title}{end} {points}/{max_points} points, {status}").format(
+        id=result.exercise_id, title=title.rstrip("."), end="" if title.endswith(("?", "!")) else ".",
+        points=_pts(result.points), max_points=_pts(result.max_points), status=_(result.status))
 
 
 def to_text(result: CheckResult) -> str:
@@ -79,9 +85,9 @@ def to_text(result: CheckResult) -> str:
     lines = [_header(result)]
     if result.message:
         lines.append(f"  {result.message}")
-    width = max((len(t.name) for t in result.tests), default=0)
+    width = max((len(_(t.name)) for t in result.tests), default=0)
     for test in result.tests:
-        line = f"  {_ICON[test.status]} {test.name:<{width}}  {_pts(test.points)}/"
+        line = f"  {_ICON[test.status]} {_(test.name):<{width}}  {_pts(test.points)}/"
         line += _pts(test.max_points)
         if not test.passed and test.message:
             line += f"  {test.message.splitlines()[0]}"
@@ -89,16 +95,16 @@ def to_text(result: CheckResult) -> str:
         if test.passed or _not_run(test):
             continue
         if test.input is not None:
-            lines.append(f"      input:    {_input(test.input)}")
+            lines.append(_("      input:    {value}").format(value=_input(test.input)))
         if _shows_values(test):
-            lines.append(f"      expected: {_value(test.expected)}")
-            lines.append(f"      got:      {_value(test.got)}")
+            lines.append(_("      expected: {value}").format(value=_value(test.expected)))
+            lines.append(_("      got:      {value}").format(value=_value(test.got)))
         if test.traceback:
             lines.extend("      " + t for t in test.traceback.splitlines())
         if test.hint:
-            lines.append(f"      hint:     {test.hint}")
+            lines.append(_("      hint:     {hint}").format(hint=_(test.hint)))
     if result.hint and not result.passed:
-        lines.append(f"  Hint: {result.hint}")
+        lines.append(_("  Hint: {hint}").format(hint=_(result.hint)))
     return "\n".join(lines)
 
 
@@ -119,24 +125,24 @@ def _row(test: TestResult) -> str:
     if test.message and not test.passed:
         details.append(f"<div>{html.escape(test.message)}</div>")
     if test.input is not None and not _not_run(test):
-        details.append(f'<div style="{_WRAP}">input: <code>{html.escape(_input(test.input))}'
-                       "</code></div>")
+        details.append(f'<div style="{_WRAP}">' + _("input: <code>{value}</code>").format(
+            value=html.escape(_input(test.input))) + "</div>")
     if _shows_values(test):
         top = 'style="vertical-align:top;padding:0 8px 0 0;text-align:left;width:50%"'
         details.append(
             f"<table {_TABLE}><tr>"
-            f"<td {top}>expected{_pre(_value(test.expected))}</td>"
-            f"<td {top}>got{_pre(_value(test.got))}</td></tr></table>"
+            f"<td {top}>{_('expected')}{_pre(_value(test.expected))}</td>"
+            f"<td {top}>{_('got')}{_pre(_value(test.got))}</td></tr></table>"
         )
     if test.traceback:
         details.append(_pre(test.traceback))
     if test.hint and not test.passed:
-        details.append(f"<div><i>hint:</i> {html.escape(test.hint)}</div>")
+        details.append("<div>" + _("<i>hint:</i> {hint}").format(hint=html.escape(_(test.hint))) + "</div>")
     cell = "padding:2px 8px;vertical-align:top;text-align:left"
     return (
         f'<tr style="background:{background};color:{foreground}">'
         f'<td style="{cell};width:1.5em">{_ICON[test.status]}</td>'
-        f'<td style="{cell};width:22%;{_WRAP}">{html.escape(test.name)}</td>'
+        f'<td style="{cell};width:22%;{_WRAP}">{html.escape(_(test.name))}</td>'
         f'<td style="{cell};width:4em;white-space:nowrap">{_pts(test.points)}/{_pts(test.max_points)}</td>'
         f'<td style="{cell};{_WRAP}">{"".join(details)}</td></tr>'
     )
@@ -148,9 +154,9 @@ def to_html(result: CheckResult) -> str:
     parts = [
         '<div class="kit-check" style="margin:4px 0">',
         f'<div style="background:{background};color:{foreground};padding:4px 8px">'
-        f"<b>{html.escape(result.title)}</b> <code>{html.escape(result.exercise_id)}</code>: "
-        f"{_pts(result.points)}/{_pts(result.max_points)} points, "
-        f"{html.escape(result.status)}</div>",
+        + _("<b>{title}</b> <code>{id}</code>: {points}/{max_points} points, {status}").format(
+            title=html.escape(_(result.title)), id=html.escape(result.exercise_id), points=_pts(result.points),
+            max_points=_pts(result.max_points), status=html.escape(_(result.status))) + "</div>",
     ]
     if result.message:
         parts.append(f"<div>{html.escape(result.message)}</div>")
@@ -159,7 +165,7 @@ def to_html(result: CheckResult) -> str:
         parts.extend(_row(t) for t in result.tests)
         parts.append("</table>")
     if result.hint and not result.passed:
-        parts.append(f"<div><i>Hint:</i> {html.escape(result.hint)}</div>")
+        parts.append("<div>" + _("<i>Hint:</i> {hint}").format(hint=html.escape(_(result.hint))) + "</div>")
     parts.append("</div>")
     return "".join(parts)
 

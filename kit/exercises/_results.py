@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import N_, _
 from ._shell import current_shell
 
 __all__ = ["TestResult", "CheckResult", "STATUSES", "TEST_STATUSES"]
@@ -21,12 +22,12 @@ STATUSES = ("passed", "partial", "failed", "not attempted", "error", "timeout")
 TEST_STATUSES = ("passed", "failed", "not attempted", "error", "timeout", "skipped")
 
 _HIDDEN_MESSAGES = {
-    "passed": "passed (hidden test)",
-    "failed": "failed (hidden test: details are not shown)",
-    "not attempted": "not attempted",
-    "error": "your code raised an exception (hidden test: details are not shown)",
-    "timeout": "took too long (hidden test: details are not shown)",
-    "skipped": "not run: an earlier test timed out",
+    "passed": N_("passed (hidden test)"),
+    "failed": N_("failed (hidden test: details are not shown)"),
+    "not attempted": N_("not attempted"),
+    "error": N_("your code raised an exception (hidden test: details are not shown)"),
+    "timeout": N_("took too long (hidden test: details are not shown)"),
+    "skipped": N_("not run: an earlier test timed out"),
 }
 
 
@@ -61,7 +62,7 @@ class TestResult:
         if not self.hidden:
             return self
         return dataclasses.replace(
-            self, message=_HIDDEN_MESSAGES[self.status], input=None, expected=None, got=None,
+            self, message=_(_HIDDEN_MESSAGES[self.status]), input=None, expected=None, got=None,
             hint=None, traceback="",
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..i18n import _
 from ._errors import BadResult, CallError, NotAttempted, StudentError, TimeLimitExceeded
 from ._exercise import Exercise
 from ._results import CheckResult, TestResult
@@ -67,9 +68,9 @@ def _run_one(test: TestLike, call: Call) -> tuple[TestResult, bool]:
     except CallError as exc:
         message, traceback_text = str(exc), ""
         if isinstance(exc, StudentError):
-            message, traceback_text = f"your code raised {exc}", exc.traceback_text
+            message, traceback_text = _("your code raised {error}").format(error=exc), exc.traceback_text
         elif isinstance(exc, NotAttempted):
-            message = f"not attempted yet ({exc})" if str(exc) else "not attempted yet"
+            message = _("not attempted yet ({reason})").format(reason=exc) if str(exc) else _("not attempted yet")
         return TestResult(
             passed=False, points=0, status=exc.status, message=message, input=exc.input,
             traceback=traceback_text, seconds=time.perf_counter() - started, **common,
@@ -77,8 +78,8 @@ def _run_one(test: TestLike, call: Call) -> tuple[TestResult, bool]:
     except Exception as exc:  # a bug in the checker, not in the student's code
         return TestResult(
             passed=False, points=0, status="error", seconds=time.perf_counter() - started,
-            message=f"the checker itself failed ({type(exc).__name__}: {exc}); "
-            "this is not your fault, please tell your instructor",
+            message=_("the checker itself failed ({error}); this is not your fault, please tell your "
+                      "instructor").format(error=f"{type(exc).__name__}: {exc}"),
             **common,
         ), False
     return TestResult(
@@ -95,7 +96,7 @@ def run_exercise(exercise: Exercise, call: Call) -> CheckResult:
     for test in exercise.tests:
         if timed_out:
             results.append(TestResult(
-                test.name, False, 0, test.points, "not run: an earlier test timed out",
+                test.name, False, 0, test.points, _("not run: an earlier test timed out"),
                 hidden=test.hidden, status="skipped",
             ))
             continue

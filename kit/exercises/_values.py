@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import N_, _, ngettext
+
 __all__ = ["NotPlainValue", "normalise", "exact", "Compare", "short_repr"]
 
 #: A comparison returns None when ``got`` is acceptable, else a short explanation for the student.
@@ -24,12 +26,12 @@ _SCALARS = (type(None), bool, int, float, str)
 _MAX_DEPTH = 100
 _KIND = {
     type(None): "None",
-    bool: "a bool",
-    int: "an int",
-    float: "a float",
-    str: "a str",
-    list: "a list",
-    dict: "a dict",
+    bool: N_("a bool"),
+    int: N_("an int"),
+    float: N_("a float"),
+    str: N_("a str"),
+    list: N_("a list"),
+    dict: N_("a dict"),
 }
 
 
@@ -38,7 +40,7 @@ class NotPlainValue(TypeError):
 
 
 def _where(path: str) -> str:
-    return f" at {path}" if path else ""
+    return _(" at {path}").format(path=path) if path else ""
 
 
 def _reject(value: Any, path: str) -> NotPlainValue:
@@ -46,23 +48,24 @@ def _reject(value: Any, path: str) -> NotPlainValue:
     for base in (bool, int, float, str, list, dict, tuple):
         if isinstance(value, base):
             return NotPlainValue(
-                f"got a {name}{_where(path)}, a subclass of {base.__name__}; "
-                f"return a plain {base.__name__}, e.g. {base.__name__}(value)"
+                _("got a {name}{where}, a subclass of {base}; return a plain {base}, e.g. {base}(value)").format(
+                    name=name, where=_where(path), base=base.__name__)
             )
     if isinstance(value, (bytes, bytearray)):
-        return NotPlainValue(f"got bytes{_where(path)}; return a str, e.g. data.decode()")
+        return NotPlainValue(_("got bytes{where}; return a str, e.g. data.decode()").format(where=_where(path)))
     if isinstance(value, (set, frozenset)):
-        return NotPlainValue(f"got a {name}{_where(path)}; return a list instead")
+        return NotPlainValue(_("got a {name}{where}; return a list instead").format(name=name, where=_where(path)))
     return NotPlainValue(
-        f"got a {name} object{_where(path)}; return a plain value "
-        "(str, int, float, bool, None, list or dict)"
+        _("got a {name} object{where}; return a plain value (str, int, float, bool, None, list or dict)").format(
+            name=name, where=_where(path))
     )
 
 
 def normalise(value: Any, _path: str = "", _depth: int = 0) -> Any:
     """Return a fresh plain copy of ``value`` (tuples become lists) or raise NotPlainValue."""
     if _depth > _MAX_DEPTH:
-        raise NotPlainValue(f"value nested deeper than {_MAX_DEPTH} levels{_where(_path)}")
+        raise NotPlainValue(_("value nested deeper than {depth} levels{where}").format(
+            depth=_MAX_DEPTH, where=_where(_path)))
     kind = type(value)
     if kind in _SCALARS:
         return value
@@ -73,8 +76,8 @@ def normalise(value: Any, _path: str = "", _depth: int = 0) -> Any:
         for key, item in value.items():
             if type(key) is not str:
                 raise NotPlainValue(
-                    f"dict keys must be plain str, got key {short_repr(key)} "
-                    f"({type(key).__qualname__}){_where(_path)}"
+                    _("dict keys must be plain str, got key {key} ({type}){where}").format(
+                        key=short_repr(key), type=type(key).__qualname__, where=_where(_path))
                 )
             out[key] = normalise(item, f"{_path}[{key!r}]", _depth + 1)
         return out
@@ -91,17 +94,15 @@ def _str_diff(expected: str, got: str) -> str:
     i = next((k for k, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b), None)
     if i is None:
         i = min(len(expected), len(got))
-        longer = "longer" if len(got) > len(expected) else "shorter"
-        return (
-            f"the str is {longer} than expected ({len(got)} characters, expected "
-            f"{len(expected)}); they differ from position {i}: expected "
-            f"{short_repr(expected[i:i + 20])}, got {short_repr(got[i:i + 20])}"
-        )
+        text = (_("the str is longer than expected ({got} characters, expected {expected}); they differ from "
+                  "position {i}: expected {tail}, got {got_tail}") if len(got) > len(expected) else
+                _("the str is shorter than expected ({got} characters, expected {expected}); they differ from "
+                  "position {i}: expected {tail}, got {got_tail}"))
+        return text.format(got=len(got), expected=len(expected), i=i, tail=short_repr(expected[i:i + 20]),
+                           got_tail=short_repr(got[i:i + 20]))
     lo = max(0, i - 10)
-    return (
-        f"the str differs at position {i}: expected ...{short_repr(expected[lo:i + 10])}, "
-        f"got ...{short_repr(got[lo:i + 10])}"
-    )
+    return _("the str differs at position {i}: expected ...{expected}, got ...{got}").format(
+        i=i, expected=short_repr(expected[lo:i + 10]), got=short_repr(got[lo:i + 10]))
 
 
 #: Differences listed for one structured answer (the rest are counted).
@@ -114,13 +115,15 @@ def _diffs(expected: Any, got: Any, path: str) -> list[str]:
     where = f"{path}: " if path else ""
     if type(expected) is not type(got):
         if got is None:
-            return [f"{where}got None; did you print the answer instead of returning it?"]
-        return [f"{where}expected {_KIND[type(expected)]} ({short_repr(expected)}), "
-                f"got {_KIND[type(got)]} ({short_repr(got)})"]
+            return [where + _("got None; did you print the answer instead of returning it?")]
+        return [where + _("expected {kind} ({expected}), got {got_kind} ({got})").format(
+            kind=_(_KIND[type(expected)]), expected=short_repr(expected), got_kind=_(_KIND[type(got)]),
+            got=short_repr(got))]
     if type(expected) is list:
         found = []
         if len(expected) != len(got):
-            found.append(f"{where}expected a list of {len(expected)} items, got {len(got)} items")
+            found.append(where + _("expected a list of {expected} items, got {got} items").format(
+                expected=len(expected), got=len(got)))
         for i, (e, g) in enumerate(zip(expected, got, strict=False)):
             found += _diffs(e, g, f"{path}[{i}]")
         return found
@@ -129,9 +132,9 @@ def _diffs(expected: Any, got: Any, path: str) -> list[str]:
         missing = [k for k in expected if k not in got]
         extra = [k for k in got if k not in expected]
         if missing:
-            found.append(f"{where}missing key(s) {', '.join(map(repr, missing))}")
+            found.append(where + _("missing key(s) {keys}").format(keys=", ".join(map(repr, missing))))
         if extra:
-            found.append(f"{where}unexpected key(s) {', '.join(map(repr, extra))}")
+            found.append(where + _("unexpected key(s) {keys}").format(keys=", ".join(map(repr, extra))))
         for key in expected:
             if key in got:
                 found += _diffs(expected[key], got[key], f"{path}[{key!r}]")
@@ -142,7 +145,7 @@ def _diffs(expected: Any, got: Any, path: str) -> list[str]:
         return []
     if type(expected) is str:
         return [where + _str_diff(expected, got)]
-    return [f"{where}expected {short_repr(expected)}, got {short_repr(got)}"]
+    return [where + _("expected {expected}, got {got}").format(expected=short_repr(expected), got=short_repr(got))]
 
 
 def _diff(expected: Any, got: Any, path: str) -> str | None:
@@ -152,7 +155,8 @@ def _diff(expected: Any, got: Any, path: str) -> str | None:
         return None
     shown = "; ".join(found[:MAX_DIFFERENCES])
     more = len(found) - MAX_DIFFERENCES
-    return shown + (f"; and {more} more difference{'s' if more > 1 else ''}" if more > 0 else "")
+    return shown + (ngettext("; and {n} more difference", "; and {n} more differences", more).format(n=more)
+                    if more > 0 else "")
 
 
 def exact(expected: Any, got: Any) -> str | None:

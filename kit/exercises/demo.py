@@ -6,6 +6,7 @@ for the mistakes beginners make (printing instead of returning, returning a str)
 
 from __future__ import annotations
 
+from ..i18n import N_
 from ._exercise import Exercise
 from ._registry import register
 from ._tests import Case
@@ -13,14 +14,14 @@ from ._tests import Case
 ADD = register(
     Exercise(
         id="demo.add",
-        title="Add two numbers",
+        title=N_("Add two numbers"),
         function="add",
-        hint="add(a, b) must return a + b (return it, don't print it).",
+        hint=N_("add(a, b) must return a + b (return it, don't print it)."),
         tests=(
-            Case("small numbers", (2, 3), 5),
-            Case("a negative number", (-4, 1), -3),
-            Case("zeros", (0, 0), 0),
-            Case("floats", (0.5, 0.25), 0.75),
+            Case(N_("small numbers"), (2, 3), 5),
+            Case(N_("a negative number"), (-4, 1), -3),
+            Case(N_("zeros"), (0, 0), 0),
+            Case(N_("floats"), (0.5, 0.25), 0.75),
         ),
     )
 )

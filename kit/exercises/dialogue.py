@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
 
+from ..i18n import N_, _, ngettext
 from ..server import LabServer, mailbox_full, unknown_user
 from ..server.controller import own_sockets
 from ..transcript import BARE_LF_NOTE
@@ -54,9 +55,10 @@ def early_note(relay: PiecesRelay | None) -> str:
     """What a client that reads one ``recv()`` per reply did, in a sentence, or ''."""
     if relay is None or not relay.early:
         return ""
-    return (f"your client sent {relay.early[0]!r} before the whole reply had arrived: one recv() is not one "
-            "reply. A reply may come in several pieces and span several lines (220-... then 220 ...); read "
-            "until you have a whole line with a space after the code (RFC 5321 §4.2.1)")
+    return (_("your client sent {early!r} before the whole reply had arrived: one recv() is not one "
+               "reply. A reply may come in several pieces and span several lines (220-... then 220 "
+               "...); read until you have a whole line with a space after the code (RFC 5321 §4.2.1)").format(
+                   early=relay.early[0]))
 
 
 def diagnose(server: LabServer, relay: PiecesRelay | None = None) -> str:
@@ -66,20 +68,20 @@ def diagnose(server: LabServer, relay: PiecesRelay | None = None) -> str:
         return early
     t = server.transcripts.last
     if t is None:
-        return "your function never connected to the server"
+        return _("your function never connected to the server")
     text = t.to_text()
     client = [c.upper() for c in t.client_lines()]
     if BARE_LF_NOTE in text or (relay is not None and relay.bare_lf):
-        return ("your lines end in \\n alone; every SMTP line must end in \\r\\n (RFC 5321 §2.3.8), the lines "
-                "of the message too: turn its \\n line ends into \\r\\n before you send it")
+        return (_("your lines end in \\n alone; every SMTP line must end in \\r\\n (RFC 5321 §2.3.8), the "
+                   "lines of the message too: turn its \\n line ends into \\r\\n before you send it"))
     if not any(c.startswith(("HELO", "EHLO")) for c in client):
-        return "your client never introduced itself with HELO or EHLO"
+        return _("your client never introduced itself with HELO or EHLO")
     if not any(c.startswith("MAIL FROM:") for c in client):
-        return "your client never sent MAIL FROM:<...>"
+        return _("your client never sent MAIL FROM:<...>")
     if "DATA" not in client:
-        return "your client never sent DATA"
+        return _("your client never sent DATA")
     if "." not in t.client_lines():
-        return "the server is still waiting for the end of the data: a line with a single dot, \\r\\n.\\r\\n"
+        return _("the server is still waiting for the end of the data: a line with a single dot, \\r\\n.\\r\\n")
     return ""
 
 
@@ -91,7 +93,7 @@ def _call_and_diagnose(call, server: LabServer, *args, relay: PiecesRelay | None
     except CallError as exc:
         why = diagnose(server, relay)
         if why:
-            exc.args = (f"{exc.args[0] if exc.args else exc}. On the wire: {why}",)
+            exc.args = (_("{value}. On the wire: {why}").format(value=exc.args[0] if exc.args else exc, why=why),)
         raise
 
 
@@ -113,34 +115,36 @@ def _wire_test(name: str, points: float, recipients: list[str], subject: str, bo
             relay.wait_idle(0.5)
             early = early_note(relay)
             if early:
-                return Outcome(False, early, shown, "whole replies read before the next command",
-                               f"{relay.early[0]!r} sent early")
+                return Outcome(False, early, shown, _("whole replies read before the next command"),
+                               _("{early!r} sent early").format(early=relay.early[0]))
             stored = server.mailbox.messages()
             why = diagnose(server)
             if len(stored) != 1:
-                return Outcome(False, f"the server stored {len(stored)} messages, expected 1"
-                               + (f": {why}" if why else ""), shown, "1 message", f"{len(stored)} messages")
+                return Outcome(False, _("the server stored {n_stored} messages, expected 1").format(
+                    n_stored=len(stored))
+                               + (f": {why}" if why else ""), shown, _("1 message"), _("{n_stored} messages").format(
+                                   n_stored=len(stored)))
             env = stored[0].envelope
             if env.mail_from != SENDER:
-                return Outcome(False, "MAIL FROM carried the wrong sender", shown, SENDER, env.mail_from)
+                return Outcome(False, _("MAIL FROM carried the wrong sender"), shown, SENDER, env.mail_from)
             if list(env.rcpt_tos) != recipients:
-                return Outcome(False, "send one RCPT TO:<...> per recipient, in order", shown, recipients,
+                return Outcome(False, _("send one RCPT TO:<...> per recipient, in order"), shown, recipients,
                                list(env.rcpt_tos))
             if BARE_LF_NOTE in server.transcripts.last.to_text() or relay.bare_lf:
-                told = (" The message you were given has \\n line ends: turn every line end into \\r\\n "
-                        "before you send it." if newline == "\n" else "")
-                return Outcome(False, "end every line with \\r\\n, not \\n (RFC 5321 §2.3.8)." + told, shown,
-                               "CRLF line ends", "bare LF")
+                told = (_(" The message you were given has \\n line ends: turn every line end into \\r\\n before you "
+                           "send it.") if newline == "\n" else "")
+                return Outcome(False, _("end every line with \\r\\n, not \\n (RFC 5321 §2.3.8).") + told, shown,
+                               _("CRLF line ends"), _("bare LF"))
             stored_body = stored[0].message.get_payload(decode=True).decode("utf-8", "replace")
             expected_body = body.replace("\r\n", "\n")
             if stored_body.rstrip("\n") != expected_body.rstrip("\n"):
-                hint = ("lines that start with '.' must be sent with the dot doubled (RFC 5321 §4.5.2)"
-                        if "\n." in "\n" + expected_body else "the body arrived changed")
+                hint = (_("lines that start with '.' must be sent with the dot doubled (RFC 5321 §4.5.2)")
+                        if "\n." in "\n" + expected_body else _("the body arrived changed"))
                 return Outcome(False, hint, shown, expected_body, stored_body)
             final = [r for r in server.transcripts.last.replies() if r.code != 221][-1]
             expected_final = final.wire_lines()[-1]
             if type(got) is not str or got.strip() != expected_final:
-                return Outcome(False, "return the server's reply to the final dot, as one line of text",
+                return Outcome(False, _("return the server's reply to the final dot, as one line of text"),
                                shown, expected_final, got)
             return Outcome(True, "", shown, expected_final, got)
 
@@ -149,10 +153,10 @@ def _wire_test(name: str, points: float, recipients: list[str], subject: str, bo
 
 #: The dialogue a session must have completed before its QUIT: (what, test on the command, reply class).
 _WHOLE_DIALOGUE = (
-    ("HELO or EHLO", lambda c: verb(c) in ("HELO", "EHLO"), 2),
+    (N_("HELO or EHLO"), lambda c: verb(c) in ("HELO", "EHLO"), 2),
     ("MAIL FROM:<...>", lambda c: verb(c) == "MAIL", 2),
     ("RCPT TO:<...>", lambda c: verb(c) == "RCPT", 2),
-    ("the message, accepted: DATA, the text and a line with a single dot (or BDAT ... LAST)",
+    (N_("the message, accepted: DATA, the text and a line with a single dot (or BDAT ... LAST)"),
      lambda c: c == "." or (verb(c) == "BDAT" and c.upper().split()[-1] == "LAST"), 2),
 )
 
@@ -180,67 +184,68 @@ def _quit_test() -> Test:
             last = server.transcripts.last
             pairs = exchanges(last) if last else []
             commands = [c.upper() for c, _ in pairs]
-            shown = "the last command"
+            shown = _("the last command")
             if not commands or commands[-1] != "QUIT":
-                return Outcome(False, "end the session with QUIT and read the 221 reply (RFC 5321 §4.1.1.10)",
-                               shown, "QUIT", commands[-1] if commands else None)
+                return Outcome(False, _("end the session with QUIT and read the 221 reply (RFC 5321 §4.1.1.10)"),
+                               shown, _("QUIT"), commands[-1] if commands else None)
             missing = _dialogue_before_quit(pairs)
             if missing or len(server.mailbox.messages()) != 1:
-                why = diagnose(server, relay) or f"{missing or 'the message'} was missing or refused"
-                return Outcome(False, "QUIT ends a session that did its work: HELO/EHLO, MAIL FROM, RCPT TO, "
-                               f"DATA and the message, then QUIT (RFC 5321 §3.3); before your QUIT: {why}",
-                               shown, "the whole dialogue, then QUIT", [verb(c) or c for c in commands])
-            return Outcome(True, "", shown, "QUIT", "QUIT")
+                why = diagnose(server, relay) or _("{what} was missing or refused").format(
+                    what=_(missing) if missing else _("the message"))
+                return Outcome(False, _("QUIT ends a session that did its work: HELO/EHLO, MAIL FROM, RCPT TO, DATA and the "
+                                         "message, then QUIT (RFC 5321 §3.3); before your QUIT: {why}").format(why=why),
+                               shown, _("the whole dialogue, then QUIT"), [verb(c) or c for c in commands])
+            return Outcome(True, "", shown, _("QUIT"), _("QUIT"))
 
-    return Test("ends with QUIT", 1, judge)
+    return Test(N_("ends with QUIT"), 1, judge)
 
 
 SEND_MAIL_RAW = register(Exercise(
     id="dialogue.send_mail_raw",
-    title="Send a mail over a raw socket",
+    title=N_("Send a mail over a raw socket"),
     function="send_mail_raw",
-    hint="Connect with socket.create_connection((host, port)); read the 220 greeting; send HELO, MAIL "
-         "FROM:<...>, one RCPT TO:<...> per recipient and DATA, each ending in \\r\\n and each followed by "
-         "reading the whole reply (lines until one with a space after the code: a reply may arrive in pieces "
-         "and span lines); send the message with \\r\\n line ends and leading dots doubled, then "
-         "\\r\\n.\\r\\n; return the reply to the dot; QUIT.",
+    hint=N_("Connect with socket.create_connection((host, port)); read the 220 greeting; send HELO, "
+            "MAIL FROM:<...>, one RCPT TO:<...> per recipient and DATA, each ending in \\r\\n and each "
+            "followed by reading the whole reply (lines until one with a space after the code: a "
+            "reply may arrive in pieces and span lines); send the message with \\r\\n line ends and "
+            "leading dots doubled, then \\r\\n.\\r\\n; return the reply to the dot; QUIT."),
     time_limit=5.0,
     tests=(
-        _wire_test("one recipient", 2, ["bob@example.test"], "Hello", "Hi Bob!\r\nSee you.\r\n"),
-        _wire_test("two recipients", 1, ["bob@example.test", "carol@example.test"], "Both", "Hi both.\r\n"),
-        _wire_test("lines that start with a dot", 2, ["bob@example.test"], "Dots",
+        _wire_test(N_("one recipient"), 2, ["bob@example.test"], "Hello", "Hi Bob!\r\nSee you.\r\n"),
+        _wire_test(N_("two recipients"), 1, ["bob@example.test", "carol@example.test"], "Both", "Hi both.\r\n"),
+        _wire_test(N_("lines that start with a dot"), 2, ["bob@example.test"], "Dots",
                    ".hidden line\r\n..two dots\r\n.\r\nafter a lone dot\r\n"),
-        _wire_test("a message with \\n line ends", 1, ["bob@example.test"], "Plain",
+        _wire_test(N_("a message with \\n line ends"), 1, ["bob@example.test"], "Plain",
                    "Written with \\n only.\r\n.and a dot\r\n", newline="\n"),
         _quit_test(),
     ),
 ))
 
 _STUFF = [
-    ("no dots at all", "Hello\r\nWorld\r\n"),
-    ("a line that starts with a dot", "Hello\r\n.hidden\r\n"),
-    ("the first line starts with a dot", ".first\r\nsecond\r\n"),
-    ("a line that is only a dot", "before\r\n.\r\nafter\r\n"),
-    ("two leading dots", "..two\r\n"),
-    ("dots inside lines stay", "a.b.c\r\nend.\r\n"),
-    ("an empty message", ""),
+    (N_("no dots at all"), "Hello\r\nWorld\r\n"),
+    (N_("a line that starts with a dot"), "Hello\r\n.hidden\r\n"),
+    (N_("the first line starts with a dot"), ".first\r\nsecond\r\n"),
+    (N_("a line that is only a dot"), "before\r\n.\r\nafter\r\n"),
+    (N_("two leading dots"), "..two\r\n"),
+    (N_("dots inside lines stay"), "a.b.c\r\nend.\r\n"),
+    (N_("an empty message"), ""),
     # Transparency only: a lone LF is not a line end in SMTP and stays as it is. This is also where
     # ready-made stuffers that convert line ends (smtplib.quotedata) give themselves away.
-    ("nothing else changes: a lone \\n stays", "one\ntwo\r\n.three\r\n"),
+    (N_("nothing else changes: a lone \\n stays"), "one\ntwo\r\n.three\r\n"),
 ]
 
 DOT_STUFF = register(Exercise(
     id="dialogue.dot_stuff",
-    title="Dot-stuffing",
+    title=N_("Dot-stuffing"),
     function="dot_stuff",
-    hint="RFC 5321 §4.5.2: before sending, add one extra '.' at the start of every line that starts "
-         "with '.', the first line included. Nothing else changes.",
+    hint=N_("RFC 5321 §4.5.2: before sending, add one extra '.' at the start of every line that "
+            "starts with '.', the first line included. Nothing else changes."),
     tests=tuple(Case(name, (text,), expected("dialogue.dot_stuff", name, text)) for name, text in _STUFF),
 ))
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _messages(n: int) -> str:
+    return ngettext("{n} message", "{n} messages", n).format(n=n)
 
 
 #: Replies about a command's syntax or order rather than its recipient (RFC 5321 §4.2.2), or none.
@@ -256,49 +261,53 @@ def _many_test(name: str, points: float, recipients: list[str], refuse: list, de
             got = _call_and_diagnose(call, server, server.host, server.port, SENDER, recipients, message)
             expected = {"accepted": delivered, "refused": [r for r in recipients if r not in delivered]}
             if type(got) is not dict or set(got) != {"accepted", "refused"}:
-                return Outcome(False, "return {'accepted': [...], 'refused': [...]}", shown, expected, got)
+                return Outcome(False, _("return {'accepted': [...], 'refused': [...]}"), shown, expected, got)
             pairs = all_exchanges(server.transcripts)
             answered = {rcpt_address(c): code for c, code in pairs if rcpt_address(c) is not None}
             unasked = [r for r in recipients if r.lower() not in answered]
             if unasked:
                 why = diagnose(server) if not pairs else ""
                 stopped = any((code or 0) // 100 != 2 for code in answered.values())
-                return Outcome(False, ("a refused recipient must not stop the mail to the others: "
-                                       if stopped else "the server's answer is the truth: ")
-                               + "send RCPT TO:<...> for every recipient and report what the server answered "
-                               f"(RFC 5321 §3.3); there was no RCPT TO for {', '.join(unasked)}"
+                return Outcome(False, (_("a refused recipient must not stop the mail to the others: ")
+                                       if stopped else _("the server's answer is the truth: "))
+                               + _("send RCPT TO:<...> for every recipient and report what the server answered "
+                                   "(RFC 5321 §3.3); there was no RCPT TO for {unasked}").format(
+                                       unasked=", ".join(unasked))
                                + (f" ({why})" if why else ""), shown, expected,
-                               "no RCPT TO on the wire" if len(unasked) == len(recipients) else got)
+                               _("no RCPT TO on the wire") if len(unasked) == len(recipients) else got)
             # 500-504 answer the command's syntax or order (§4.2.2), not the recipient; a 503 is
             # what RCPT TO gets without an accepted MAIL FROM first
             malformed = {r: answered[r.lower()] for r in recipients if answered[r.lower()] in _NOT_ABOUT_RECIPIENT}
             on_wire = {"accepted": [r for r in recipients if (answered[r.lower()] or 0) // 100 == 2],
                        "refused": [r for r in recipients if (answered[r.lower()] or 0) // 100 != 2]}
             if malformed or on_wire != expected:
-                return Outcome(False, "send MAIL FROM:<sender> first and accepted, then RCPT TO:<...> for each "
-                               "recipient (RFC 5321 §3.3); the server answered your RCPT TOs differently than "
-                               "it answers them in a proper transaction", shown, expected,
-                               {r: f"{code} to RCPT TO" for r, code in malformed.items()} or on_wire)
+                return Outcome(False, _("send MAIL FROM:<sender> first and accepted, then RCPT TO:<...> for each recipient (RFC "
+                                         "5321 §3.3); the server answered your RCPT TOs differently than it answers them in a "
+                                         "proper transaction"), shown, expected,
+                               {r: _("{code} to RCPT TO").format(
+                                   code=code) for r, code in malformed.items()} or on_wire)
             stored = server.mailbox.messages()
             client = [verb(c) for c, _ in pairs]
             transactions = sum(1 for c, code in pairs if verb(c) == "MAIL" and (code or 0) // 100 == 2)
             if transactions > 1 or len(stored) > 1:
-                return Outcome(False, "send the message once, in one transaction: one MAIL FROM, a RCPT TO for "
-                               "every recipient, then one DATA; the server delivers a copy to each accepted "
-                               f"recipient (RFC 5321 §3.3). You started {transactions} transactions and the "
-                               f"server stored {_count(len(stored), 'message')}", shown,
-                               "1 transaction, 1 message" if delivered else "1 transaction, no message",
-                               f"{transactions} transactions, {_count(len(stored), 'message')}")
+                return Outcome(False, _("send the message once, in one transaction: one MAIL FROM, a RCPT TO for every "
+                                         "recipient, then one DATA; the server delivers a copy to each accepted recipient (RFC "
+                                         "5321 §3.3). You started {transactions} transactions and the server stored {count}").format(
+                                             transactions=transactions, count=_messages(len(stored))), shown,
+                               _("1 transaction, 1 message") if delivered else _("1 transaction, no message"),
+                               _("{transactions} transactions, {count}").format(
+                                   transactions=transactions, count=_messages(len(stored))))
             if not delivered:
                 if "DATA" in client:
-                    return Outcome(False, "no recipient was accepted, so there is nothing to send: do not send "
-                                   "DATA; RSET or QUIT instead (RFC 5321 §3.3)", shown, "no DATA", "DATA sent")
+                    return Outcome(False, _("no recipient was accepted, so there is nothing to send: do not send DATA; RSET or QUIT "
+                                             "instead (RFC 5321 §3.3)"), shown, _("no DATA"), _("DATA sent"))
             elif len(stored) != 1 or list(stored[0].envelope.rcpt_tos) != delivered:
-                return Outcome(False, "a refused recipient must not stop the mail to the others: go on with "
-                               "DATA for those accepted (RFC 5321 §3.3)", shown,
-                               f"one message for {delivered}", f"{len(stored)} message(s) stored")
+                return Outcome(False, _("a refused recipient must not stop the mail to the others: go on with DATA for those "
+                                         "accepted (RFC 5321 §3.3)"), shown,
+                               _("one message for {delivered}").format(
+                                   delivered=delivered), _("{n_stored} message(s) stored").format(n_stored=len(stored)))
             if got != expected:
-                return Outcome(False, "report each recipient as the server answered its RCPT TO", shown, expected,
+                return Outcome(False, _("report each recipient as the server answered its RCPT TO"), shown, expected,
                                got)
             return Outcome(True, "", shown, expected, got)
 
@@ -307,16 +316,17 @@ def _many_test(name: str, points: float, recipients: list[str], refuse: list, de
 
 SEND_TO_MANY = register(Exercise(
     id="dialogue.send_to_many",
-    title="One of several recipients is refused",
+    title=N_("One of several recipients is refused"),
     function="send_to_many",
-    hint="Send RCPT TO for every recipient and remember each reply. If at least one was accepted (2yz), "
-         "send DATA and the message: it goes to those accepted. If none was, do not send DATA.",
+    hint=N_("Send RCPT TO for every recipient and remember each reply. If at least one was accepted "
+            "(2yz), send DATA and the message: it goes to those accepted. If none was, do not send "
+            "DATA."),
     tests=(
-        _many_test("one unknown user among three", 2, ["bob@example.test", "ghost@example.test", "carol@example.test"],
+        _many_test(N_("one unknown user among three"), 2, ["bob@example.test", "ghost@example.test", "carol@example.test"],
                    [unknown_user("ghost@example.test")], ["bob@example.test", "carol@example.test"]),
-        _many_test("a full mailbox is refused too (for now)", 1, ["full@example.test", "bob@example.test"],
+        _many_test(N_("a full mailbox is refused too (for now)"), 1, ["full@example.test", "bob@example.test"],
                    [mailbox_full("full@example.test")], ["bob@example.test"]),
-        _many_test("nobody accepted", 1, ["ghost@example.test", "x@elsewhere.test"],
+        _many_test(N_("nobody accepted"), 1, ["ghost@example.test", "x@elsewhere.test"],
                    [unknown_user("ghost@example.test")], []),
     ),
 ))

@@ -7,6 +7,7 @@ notebook quotes (RFC 5321 §4.2, §4.2.1); the student release ships only the va
 
 from __future__ import annotations
 
+from ..i18n import N_, _
 from ._exercise import Exercise
 from ._expected import expected
 from ._registry import register
@@ -14,16 +15,16 @@ from ._tests import Case
 from ._values import explained
 
 _PARSE_SAMPLES = [
-    ("a one-line reply", ["250 2.1.5 Ok"]),
-    ("a reply without an enhanced code", ["354 End data with <CR><LF>.<CR><LF>"]),
-    ("a multi-line EHLO reply", ["250-lab.example.test", "250-PIPELINING", "250-SIZE 10485760", "250 HELP"]),
-    ("a multi-line reply with enhanced codes", ["452-4.2.2 Mailbox full", "452 4.2.2 Try again later"]),
-    ("a greeting", ["220 smarthost.example.test ESMTP Postfix"]),
-    ("digits that are not an enhanced code", ["250 1.2 things"]),
-    ("an enhanced code whose class does not match", ["250 5.1.1 odd"]),
+    (N_("a one-line reply"), ["250 2.1.5 Ok"]),
+    (N_("a reply without an enhanced code"), ["354 End data with <CR><LF>.<CR><LF>"]),
+    (N_("a multi-line EHLO reply"), ["250-lab.example.test", "250-PIPELINING", "250-SIZE 10485760", "250 HELP"]),
+    (N_("a multi-line reply with enhanced codes"), ["452-4.2.2 Mailbox full", "452 4.2.2 Try again later"]),
+    (N_("a greeting"), ["220 smarthost.example.test ESMTP Postfix"]),
+    (N_("digits that are not an enhanced code"), ["250 1.2 things"]),
+    (N_("an enhanced code whose class does not match"), ["250 5.1.1 odd"]),
     # RFC 3463 §2: subject and detail have one to three digits each (RFC 4954's 5.7.11, RFC 7505's 5.1.10)
-    ("a two-digit detail", ["538 5.7.11 Encryption required for requested authentication mechanism"]),
-    ("two-digit details on every line", ["550-5.1.10 Recipient address example.org has null MX",
+    (N_("a two-digit detail"), ["538 5.7.11 Encryption required for requested authentication mechanism"]),
+    (N_("two-digit details on every line"), ["550-5.1.10 Recipient address example.org has null MX",
                                           "550 5.1.10 See RFC 7505"]),
 ]
 
@@ -37,55 +38,57 @@ def _parse_diagnosis(lines: list[str]):
     def why(got) -> str | None:
         if not multi_digit or type(got) is not dict or got.get("enhanced") == code:
             return None
-        return (f"the enhanced code is {code}, not {got.get('enhanced')!r}: subject and detail have one to three "
-                "digits each (RFC 3463 §2), so a pattern like \\d\\.\\d\\.\\d stops too early")
+        return (_("the enhanced code is {code}, not {get!r}: subject and detail have one to three digits "
+                   "each (RFC 3463 §2), so a pattern like \\d\\.\\d\\.\\d stops too early").format(
+                       code=code, get=got.get('enhanced')))
 
     return why
 
 
 PARSE_REPLY = register(Exercise(
     id="replies.parse_reply",
-    title="Parse a reply into code, enhanced status and text",
+    title=N_("Parse a reply into code, enhanced status and text"),
     function="parse_reply",
-    hint="Every line starts with the same three digits; '-' after them means more lines follow, a space "
-         "means the last line (RFC 5321 §4.2.1). An enhanced code (RFC 3463) such as 2.1.5 comes first in "
-         "the text, and its first digit equals the reply's first digit; its subject and detail have one to three "
-         "digits each (5.7.11).",
+    hint=N_("Every line starts with the same three digits; '-' after them means more lines follow, a "
+            "space means the last line (RFC 5321 §4.2.1). An enhanced code (RFC 3463) such as 2.1.5 "
+            "comes first in the text, and its first digit equals the reply's first digit; its "
+            "subject and detail have one to three digits each (5.7.11)."),
     tests=tuple(Case(name, (lines,), expected("replies.parse_reply", name, lines),
                      compare=explained(_parse_diagnosis(lines)))
                 for name, lines in _PARSE_SAMPLES),
 ))
 
-_CODES = [(250, "250: OK"), (354, "354: after DATA"), (221, "221: QUIT"), (421, "421: service not available"),
-          (451, "451: local error, e.g. greylisting"), (452, "452: insufficient system storage"),
-          (550, "550: mailbox unavailable"), (554, "554: transaction failed"),
-          (150, "150: 1yz is not part of SMTP"), (620, "620: no such class")]
+_CODES = [(250, N_("250: OK")), (354, N_("354: after DATA")), (221, N_("221: QUIT")), (421, N_("421: service not available")),
+          (451, N_("451: local error, e.g. greylisting")), (452, N_("452: insufficient system storage")),
+          (550, N_("550: mailbox unavailable")), (554, N_("554: transaction failed")),
+          (150, N_("150: 1yz is not part of SMTP")), (620, N_("620: no such class"))]
 
 CLASSIFY = register(Exercise(
     id="replies.classify",
-    title="Classify a reply code by its first digit",
+    title=N_("Classify a reply code by its first digit"),
     function="classify",
-    hint="Return 'positive completion' (2yz), 'positive intermediate' (3yz), 'transient negative' (4yz), "
-         "'permanent negative' (5yz), or 'invalid' for anything else: RFC 5321 §4.2.1 has no 1yz in SMTP.",
+    hint=N_("Return 'positive completion' (2yz), 'positive intermediate' (3yz), 'transient negative' "
+            "(4yz), 'permanent negative' (5yz), or 'invalid' for anything else: RFC 5321 §4.2.1 has "
+            "no 1yz in SMTP."),
     tests=tuple(Case(label, (code,), expected("replies.classify", label, code)) for code, label in _CODES),
 ))
 
 _RETRY = [
-    ("451 greylisting", "451 4.7.1 <b@example.test>: Recipient address rejected: Greylisted"),
-    ("452 4.2.2, a full mailbox reported as temporary", "452 4.2.2 Mailbox full"),
-    ("421 closing", "421 4.3.2 Service not available, closing transmission channel"),
-    ("550 unknown user", "550 5.1.1 <x@example.test>: Recipient address rejected: User unknown"),
-    ("554 says 'try again' but is permanent", "554 5.7.1 Rejected, try again later"),
-    ("250 success", "250 2.0.0 Ok: queued as 34B9A8000F"),
-    ("a multi-line 4yz reply", "452-4.2.2 Mailbox full\n452 4.2.2 Please try again later"),
-    ("a 4yz reply with a 5.x.x-looking text", "450 mailbox busy 5.0.0"),
+    (N_("451 greylisting"), "451 4.7.1 <b@example.test>: Recipient address rejected: Greylisted"),
+    (N_("452 4.2.2, a full mailbox reported as temporary"), "452 4.2.2 Mailbox full"),
+    (N_("421 closing"), "421 4.3.2 Service not available, closing transmission channel"),
+    (N_("550 unknown user"), "550 5.1.1 <x@example.test>: Recipient address rejected: User unknown"),
+    (N_("554 says 'try again' but is permanent"), "554 5.7.1 Rejected, try again later"),
+    (N_("250 success"), "250 2.0.0 Ok: queued as 34B9A8000F"),
+    (N_("a multi-line 4yz reply"), "452-4.2.2 Mailbox full\n452 4.2.2 Please try again later"),
+    (N_("a 4yz reply with a 5.x.x-looking text"), "450 mailbox busy 5.0.0"),
 ]
 
 SHOULD_RETRY = register(Exercise(
     id="replies.should_retry",
-    title="Should the client try again later?",
+    title=N_("Should the client try again later?"),
     function="should_retry",
-    hint="Decide by the reply code alone, never by its text (RFC 5321 §4.2.1): 4yz means try again later, "
-         "5yz means do not repeat the same request, 2yz means it worked.",
+    hint=N_("Decide by the reply code alone, never by its text (RFC 5321 §4.2.1): 4yz means try "
+            "again later, 5yz means do not repeat the same request, 2yz means it worked."),
     tests=tuple(Case(name, (reply,), expected("replies.should_retry", name, reply)) for name, reply in _RETRY),
 ))
