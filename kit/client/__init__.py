@@ -1,7 +1,7 @@
 """The kit's SMTP client: `SMTPSession` for line-by-line work, `send_mail` for one call."""
 
 from .relay import forward
-from .send import SendResult, compose, send_mail
+from .send import Parameters, SendResult, compose, send_mail
 from .session import (
     SMTPClientError,
     SMTPConnectError,
@@ -12,5 +12,5 @@ from .session import (
     message_bytes,
 )
 
-__all__ = ["forward", "SendResult", "compose", "send_mail", "SMTPClientError", "SMTPConnectError", "SMTPDisconnected",
-           "SMTPProtocolError", "SMTPSession", "SMTPTimeout", "message_bytes"]
+__all__ = ["forward", "Parameters", "SendResult", "compose", "send_mail", "SMTPClientError", "SMTPConnectError",
+           "SMTPDisconnected", "SMTPProtocolError", "SMTPSession", "SMTPTimeout", "message_bytes"]

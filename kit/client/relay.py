@@ -22,12 +22,12 @@ already in it, so `forward` drops it; the next server writes a new one from the 
 
 from __future__ import annotations
 
-import re
 from email.message import Message
 from email.policy import default as _default_policy
 from typing import Any
 
 from ..protocol.header import drop_return_path, split_header
+from ..trace import hops
 from .send import SendResult, send_mail
 
 __all__ = ["forward", "drop_return_path", "FALLBACK_HELO"]
@@ -50,16 +50,11 @@ def _as_bytes(message: Any) -> bytes:
 
 
 def _top_by(content: bytes) -> str | None:
-    """The host named in the ``by`` clause of the top-most Received field, if any."""
-    from ..trace import parse_received  # the tolerant reader of kit.trace
-
+    """The host named in the ``by`` clause of the top-most Received field, if any (read by
+    `kit.trace`, whose parser reads every Received field of the course)."""
     header, _ = split_header(content)
-    text = b"".join(header).decode("utf-8", "replace").replace("\r\n", "\n")
-    match = re.search(r"^received[ \t]*:(.*(?:\n[ \t].*)*)", text, re.IGNORECASE | re.MULTILINE)
-    if not match:
-        return None
-    by = parse_received(match.group(1)).by
-    words = (by or "").split()
+    found = hops(b"".join(header))
+    words = (found[-1].by or "").split() if found else []
     return words[0] if words else None
 
 
