@@ -17,22 +17,22 @@ manifest (``.smtpkit-release.json``), which `drift` checks too.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from ..notebook_file import NotebookFileError, dumps
+from ..notebook_file import read as read_file
 from .errors import AuthoringError
 from .markers import strip_solutions
 from .workspace import MANIFEST, back_up, manifest_entry, plan, read_manifest, write_manifest
 
 __all__ = [
     "SOLUTION_ONLY", "release", "check", "drift", "student_notebook", "render", "read_notebook",
-    "rendered", "Released", "EditedNotebooks", "RELEASED_METADATA",
+    "rendered", "Released", "EditedNotebooks", "RELEASED_METADATA", "write_release", "folder_drift",
 ]
 
 SOLUTION_ONLY = "solution-only"
@@ -80,51 +80,40 @@ def student_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.Not
 
 
 def render(notebook: nbformat.NotebookNode) -> str:
-    """The file text nbformat writes (v4, indent 1, sorted keys) with a trailing newline."""
+    """The file text nbformat writes (v4, indent 1, sorted keys) with a trailing newline
+    (`kit.notebook_file.dumps`, the kit's one notebook writer)."""
     try:
-        nbformat.validate(notebook)
-    except nbformat.ValidationError as exc:
-        raise AuthoringError(f"the student notebook would be invalid: {exc.message}") from None
-    text = nbformat.writes(notebook, version=4)
-    return text if text.endswith("\n") else text + "\n"
+        return dumps(notebook)
+    except NotebookFileError as exc:
+        raise AuthoringError(f"the student {exc}") from None
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """Read a v4 notebook; AuthoringError naming the file when it is not one.
-
-    Cells saved without an id get none here (nbformat would invent a random one), so that
-    ``student_notebook`` derives a stable id instead.
-    """
+    """Read a v4 notebook (`kit.notebook_file.read`); AuthoringError naming the file when it is
+    not one. Cells saved without an id get none here, so that ``student_notebook`` derives a
+    stable id instead."""
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = json.loads(text)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # MissingIDFieldWarning: handled below
-            notebook = nbformat.reads(text, as_version=4)
-    except Exception as exc:  # JSON or schema errors: name the file
-        raise AuthoringError(f"{path}: not a readable notebook ({exc})") from None
-    for raw_cell, cell in zip(raw.get("cells", []), notebook.cells, strict=False):
-        if "id" not in raw_cell:
-            cell.pop("id", None)
-    return notebook
+        return read_file(path)
+    except NotebookFileError as exc:
+        raise AuthoringError(str(exc)) from None
 
 
-def _sources(solutions_dir: Path, notebooks_dir: Path | None) -> list[Path]:
+def _check_folders(solutions_dir: Path, notebooks_dir: Path | None) -> None:
     if not solutions_dir.is_dir():
         raise AuthoringError(f"solutions folder not found: {solutions_dir}")
     if notebooks_dir is not None and notebooks_dir.exists() and solutions_dir.resolve() == notebooks_dir.resolve():
         raise AuthoringError(f"solutions and notebooks are the same folder: {solutions_dir}")
-    return sorted(solutions_dir.glob("*.ipynb"))
 
 
 def rendered(solutions_dir: Path, notebooks_dir: Path | None = None) -> dict[str, str]:
     """Student file name -> the text a release writes (every solution parsed and rendered, so a
-    bad one fails before anything is written)."""
+    bad one fails before anything is written). The English edition of a `ReleasePlan`: use one
+    plan where several steps need the notebooks."""
+    from .plan import ReleasePlan
+
     solutions_dir = Path(solutions_dir)
-    return {
-        path.name: render(student_notebook(read_notebook(path), path.name))
-        for path in _sources(solutions_dir, None if notebooks_dir is None else Path(notebooks_dir))
-    }
+    _check_folders(solutions_dir, None if notebooks_dir is None else Path(notebooks_dir))
+    return ReleasePlan(solutions_dir).edition().student
 
 
 class EditedNotebooks(AuthoringError):
@@ -156,7 +145,14 @@ class Released:
 def release(solutions_dir: Path, notebooks_dir: Path, *, force: bool = False,
             names: list[str] | None = None) -> Released:
     """Write the student copy of every solution notebook (or of ``names`` only) into
-    ``notebooks_dir``; return what was done.
+    ``notebooks_dir``; return what was done (`write_release` of a fresh English plan)."""
+    return write_release(Path(notebooks_dir), rendered(Path(solutions_dir), Path(notebooks_dir)), force=force,
+                         names=names)
+
+
+def write_release(notebooks_dir: Path, released: dict[str, str], *, force: bool = False,
+                  names: list[str] | None = None) -> Released:
+    """Write ``released`` (file name -> text; or only ``names`` of it) into ``notebooks_dir``.
 
     Files already identical are left untouched (their mtime too, so an open JupyterLab tab is not
     told the file changed). A notebook that differs from the release and from what the previous
@@ -164,8 +160,7 @@ def release(solutions_dir: Path, notebooks_dir: Path, *, force: bool = False,
     ``force``, which copies those into ``.backup/<UTC time>/`` first. Student notebooks without a
     solution are not deleted (``check`` reports them as extra).
     """
-    solutions_dir, notebooks_dir = Path(solutions_dir), Path(notebooks_dir)
-    released = rendered(solutions_dir, notebooks_dir)  # everything parsed before any write
+    notebooks_dir = Path(notebooks_dir)
     if names is not None:
         released = {name: text for name, text in released.items() if name in set(names)}
     todo = plan(notebooks_dir, released)
@@ -188,11 +183,16 @@ def release(solutions_dir: Path, notebooks_dir: Path, *, force: bool = False,
 
 def drift(solutions_dir: Path, notebooks_dir: Path) -> list[tuple[str, str]]:
     """``(file name, "out of date" | "missing" | "extra" | "not recorded")`` for each student
-    notebook not in sync with the solutions, sorted by name; empty when in sync. "not recorded":
+    notebook not in sync with the solutions (`folder_drift` of a fresh English plan)."""
+    return folder_drift(Path(notebooks_dir), rendered(Path(solutions_dir), Path(notebooks_dir)))
+
+
+def folder_drift(notebooks_dir: Path, released: dict[str, str]) -> list[tuple[str, str]]:
+    """``(file name, "out of date" | "missing" | "extra" | "not recorded")`` for each notebook of
+    ``notebooks_dir`` not as ``released``, sorted by name; empty when in sync. "not recorded":
     the notebook is right but the folder's manifest (``.smtpkit-release.json``) does not say the
     release wrote it, so the next release would take it for a student's work."""
-    solutions_dir, notebooks_dir = Path(solutions_dir), Path(notebooks_dir)
-    released = rendered(solutions_dir, notebooks_dir)
+    notebooks_dir = Path(notebooks_dir)
     present = {p.name for p in notebooks_dir.glob("*.ipynb")} if notebooks_dir.is_dir() else set()
     manifest = read_manifest(notebooks_dir)
     problems = []

@@ -26,10 +26,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ..notebook_file import DEFAULT_LANG
 from .errors import AuthoringError
 from .leaks import audit, describe_leak, expected_problems, ignore_grader_only, static_leaks
 from .markers import has_markers
-from .release import Released, release, rendered
+from .plan import ReleasePlan, student_folder
+from .release import Released, write_release
 
 __all__ = ["MARKER", "student_release", "build_student_release", "student_pyproject", "student_readme",
            "MAKEFILE"]
@@ -237,11 +239,16 @@ def _check_destination(dest: Path) -> bool:
 
 
 def build_student_release(root: Path, dest: Path, *, solutions_dir: Path | None = None,
-                          force: bool = False) -> tuple[Path, Released]:
+                          force: bool = False, plan: ReleasePlan | None = None,
+                          langs: list[str] | None = None) -> tuple[Path, Released]:
     """Build the student release of the project at ``root`` in ``dest``; return ``dest`` and what
     was done in its ``notebooks/`` (`release`: edited notebooks refused unless ``force``).
 
-    ``solutions_dir`` defaults to ``root/solutions``.
+    ``solutions_dir`` defaults to ``root/solutions``; ``plan`` is the release plan of those (read
+    here when not given). Each translation of ``langs`` (default: every language the plan has)
+    goes into ``notebooks/<lang>/``, so ``smtpkit lab --lang de`` works in the release; an
+    incomplete translation (cells still in English, `Edition.problems`) is left out, since
+    students would get a course in two languages.
     """
     root, dest = Path(root).resolve(), Path(dest).resolve()
     solutions_dir = Path(solutions_dir or root / "solutions").resolve()
@@ -254,15 +261,22 @@ def build_student_release(root: Path, dest: Path, *, solutions_dir: Path | None 
             raise AuthoringError(f"the student release cannot go inside {path}")
     if root.is_relative_to(dest):
         raise AuthoringError(f"the student release cannot contain the project itself ({root})")
-    notebooks = rendered(solutions_dir)
+    plan = plan or ReleasePlan(solutions_dir)
+    langs = langs or plan.languages()
+    notebooks = plan.edition().student
     if not notebooks:
         raise AuthoringError(f"cannot build a student release: no notebooks in {solutions_dir}")
-    _refuse_leaks(root, notebooks)
+    translations = {lang: plan.edition(lang).student for lang in langs
+                    if lang != DEFAULT_LANG and not plan.edition(lang).problems}
+    for texts in (notebooks, *translations.values()):
+        _refuse_leaks(root, texts)
     project = _load_toml(root / "pyproject.toml")
     pyproject = student_pyproject(project)
     readme = student_readme(notebooks, (project.get("project") or {}).get("requires-python"))
     created = _check_destination(dest)
-    done = release(solutions_dir, dest / "notebooks", force=force)  # refuses edited work first
+    done = write_release(dest / "notebooks", notebooks, force=force)  # refuses edited work first
+    for lang, texts in translations.items():
+        write_release(student_folder(dest / "notebooks", lang), texts, force=force)
     _remove_generated(dest)
     grader_only = ignore_grader_only(root / "kit")
     shutil.copytree(root / "kit", dest / "kit", ignore=lambda d, n: _IGNORE(d, n) | grader_only(d, n))
