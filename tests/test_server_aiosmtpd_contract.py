@@ -45,7 +45,7 @@ SESSION_ATTRIBUTES = [
     "_smtp_methods", "_original_transport", "_reader", "_writer", "_tls_protocol", "_auth_methods",
     "_auth_require_tls", "_authenticator", "__ident__", "session", "envelope", "transport",
     "hostname", "data_size_limit", "tls_context", "command_size_limit", "command_size_limits",
-    "event_handler", "line_length_limit", "loop",
+    "event_handler", "line_length_limit", "loop", "_decode_data",
 ]
 SESSION_FIELDS = ["peer", "host_name", "extended_smtp", "ssl", "authenticated"]
 ENVELOPE_FIELDS = ["mail_from", "rcpt_tos", "mail_options", "rcpt_options", "original_content", "content",
@@ -129,6 +129,9 @@ def test_a_live_session_has_every_attribute_we_touch():
             for name in ENVELOPE_FIELDS:
                 assert hasattr(protocol.envelope, name), _gone(f"Envelope.{name}")
             assert protocol._tls_protocol is None and protocol._original_transport is None
+            # LabSMTP.smtp_DATA reads the octets the stream reader holds when DATA begins
+            assert isinstance(protocol._reader._buffer, bytearray), \
+                "asyncio.StreamReader._buffer is gone: LabSMTP._read_data needs another way to take it"
         finally:
             c.sock.close()
         assert isinstance(server._controller, LabController)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, syntax
 
 from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_bdat, parse_command, split_enhanced
+from ..protocol.data import LINE_TOO_LONG, DataReader
 from .behaviours import STAGES, Behaviour
 
 if TYPE_CHECKING:
@@ -159,6 +160,8 @@ class LabSMTP(SMTP):
         self._line_tail = b""
         self._bdat_chunks: list[bytes] | None = None
         self._bdat_size = 0
+        # DATA in progress: the block reader that data_received feeds, and who waits for it
+        self._data_reader: tuple[DataReader, asyncio.Future] | None = None
 
     # -- construction, once per server instead of once per connection ------------------------
     def _init_from_template(self, handler, lab: LabState, kwargs: dict) -> None:
@@ -226,7 +229,10 @@ class LabSMTP(SMTP):
                 self.lab.record_chunk(transcript, data)
             else:
                 self._record_commands(transcript, data)
-        super().data_received(data)
+        if self._data_reader is not None:
+            self._feed_data_reader(data)
+        else:
+            super().data_received(data)  # to the stream reader: command lines
 
     def _record_commands(self, transcript, data: bytes) -> None:
         """Command lines go to the transcript as they came; the octets after a ``BDAT n``
@@ -565,10 +571,64 @@ class LabSMTP(SMTP):
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str | None) -> None:
+        """DATA (RFC 5321 §4.1.1.4) as aiosmtpd does it, same replies and limits, but the data
+        is read in blocks (`DataReader`) instead of line by line through the stream reader,
+        which cost about 3 µs per line: most of the CPU of a 100 KB message."""
         if self._bdat_chunks is not None:  # RFC 3030 §2: no DATA in a BDAT transaction
             await self.push("503 5.5.1 Error: BDAT in progress; DATA is not allowed in this transaction")
             return
-        await super().smtp_DATA(arg)
+        if self._decode_data:  # text content: aiosmtpd's own reader (the lab server never asks for it)
+            await super().smtp_DATA(arg)
+            return
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        reader = DataReader(max_size=self.data_size_limit, max_line=self.line_length_limit)
+        await self._read_data(reader)
+        if reader.problem:  # answered only after the end of data (§4.2.5), as aiosmtpd does
+            await self.push("500 5.5.2 Error: text line too long (RFC 5321 §4.5.3.1.6 allows 1000 octets)"
+                            if reader.problem == LINE_TOO_LONG else "552 5.3.4 Error: message file too big")
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = reader.content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data(self, reader: DataReader) -> None:
+        """Wait until ``reader`` has the whole data. From now on `data_received` hands each block
+        to it; octets the stream reader already holds (sent before the 354) come first, and what
+        follows the final dot goes back to the stream reader as the next commands."""
+        waiter = self.loop.create_future()
+        self._data_reader = (reader, waiter)
+        try:
+            pending = len(self._reader._buffer)
+            if pending:  # read() returns at once when the buffer holds data: nothing arrives meanwhile
+                self._feed_data_reader(await self._reader.read(pending))
+            if not waiter.done():
+                await waiter
+        except asyncio.CancelledError:  # the connection closed during DATA (aiosmtpd does the same)
+            self._writer.close()
+            raise
+        finally:
+            self._data_reader = None
+
+    def _feed_data_reader(self, data: bytes) -> None:
+        reader, waiter = self._data_reader
+        end = reader.feed(data)
+        if end < 0:
+            return
+        self._data_reader = None
+        if not waiter.done():
+            waiter.set_result(None)
+        if end < len(data):
+            super().data_received(data[end:])
 
     @syntax("BDAT chunk-size [LAST]")
     async def smtp_BDAT(self, arg: str | None) -> None:
