@@ -9,6 +9,11 @@ the others up to date, as ``smtpkit release`` does, and stops when one was chang
 notebooks are trusted, a just-opened one is not marked as changed, and Jupyter's news question
 stays away. Stop JupyterLab with Ctrl-C (twice).
 
+``--lang de`` opens the German course instead: the notebooks in ``notebooks/de/`` (written from
+``solutions/`` and its catalogs like the English ones), with JupyterLab's own interface in German
+(the ``jupyterlab-language-pack-de-DE`` of the ``lab`` extra, set as a default of this lab only,
+never in your own JupyterLab settings) and the kit speaking German in its kernels.
+
 Exit codes: JupyterLab's own when it ran; 2 when it could not start: a bad argument, the port
 given with ``--port`` taken, the course or JupyterLab not found.
 """
@@ -24,6 +29,7 @@ import sys
 from pathlib import Path
 
 from ..cli_args import port
+from ..notebook_file import DEFAULT_LANG, LANGUAGES
 from .lab import (
     DEFAULT_PORT,
     HOST,
@@ -46,6 +52,8 @@ __all__ = ["configure", "run", "main"]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``lab`` options to ``parser``."""
+    parser.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANG,
+                        help="the course's language: en (default) or de, the German course with JupyterLab in German")
     parser.add_argument("--port", type=port, metavar="N",
                         help="listen on port N (default: 8888 if free, else a free port)")
     parser.add_argument("--no-browser", action="store_true",
@@ -70,10 +78,10 @@ def _say(text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Prepare the notebooks, start JupyterLab, wait until it ends; return the exit code."""
     try:
-        course = find_course(args.notebooks, args.solutions)
+        course = find_course(args.notebooks, args.solutions, lang=getattr(args, "lang", DEFAULT_LANG))
         if args.release and course.solutions is None:
             raise LabError("--release needs the instructor notebooks (solutions/): none found")
-        warnings = preflight()
+        warnings = preflight(course.lang)
         chosen = choose_port(args.port)  # before writing anything: a taken port changes nothing
         if not args.print_command:
             prepare_notebooks(course, release_all=args.release)
@@ -94,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         _say(f"note: {len(course.differ)} notebook(s) differ from {course.solutions.name}/ "
              f"(your work, or a newer course): {', '.join(course.differ)}; they are kept as they are "
              "(`smtpkit lab --release` updates those nobody changed)")
+    if course.untranslated:
+        _say(f"note: the {course.lang} translation is not complete: {course.untranslated} cell(s) are shown in English")
     for warning in warnings:
         _say(f"warning: {warning}")
     if args.port is None and chosen != DEFAULT_PORT:
@@ -105,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
         _say(f"warning: could not mark the course's notebooks as trusted ({exc})")
     token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     _say(f"starting JupyterLab on {HOST}:{chosen} for {course.notebooks} ...")
-    with quiet_config_path() as config_path:
-        process = subprocess.Popen(cmd, env=lab_environment(token, config_path))
+    with quiet_config_path(course.lang) as config_path:
+        lang = course.lang if course.lang != DEFAULT_LANG else None
+        process = subprocess.Popen(cmd, env=lab_environment(token, config_path, lang=lang))
         forward = _forward_termination(process)
         try:
             if wait_until_serving(chosen, process):

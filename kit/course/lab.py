@@ -18,7 +18,9 @@
   (`CourseContentsManager`) shows a notebook as released with the kernel's own ``kernelspec``
   and ``language_info``, so that opening one does not mark it as changed.
 - ``quiet_config_path`` / ``lab_environment``: Jupyter's news question and update check are off
-  by default (a default only: a student's own setting wins).
+  by default (a default only: a student's own setting wins); for the German course (``lang``),
+  JupyterLab's display language is German the same way, for that lab only, and the kernels get
+  ``SMTPKIT_LANG``.
 - ``wait_until_serving``: poll until the server answers HTTP, or its process ends.
 """
 
@@ -39,11 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..notebook_file import DEFAULT_LANG, LANGUAGES
+
 __all__ = [
     "DEFAULT_PORT", "FIRST_NOTEBOOK", "HOST", "Course", "LabError", "choose_port", "find_course",
     "first_notebook", "free_port", "jupyter_command", "lab_url", "port_in_use", "preflight",
     "prepare_notebooks", "trust_course", "wait_until_serving", "quiet_config_path", "lab_environment",
-    "QUIET_SETTINGS", "CONTENTS_MANAGER", "as_the_kernel_reports",
+    "QUIET_SETTINGS", "CONTENTS_MANAGER", "as_the_kernel_reports", "LAB_LOCALES", "lab_settings",
+    "language_pack_installed",
 ]
 
 HOST = "127.0.0.1"  # the only address the course's JupyterLab listens on
@@ -54,6 +59,10 @@ WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 #: question over the first notebook, no update check (both would reach the internet).
 QUIET_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 CONTENTS_MANAGER = "kit.course.lab.CourseContentsManager"
+#: JupyterLab's display language for a course language: the locale of the language pack the ``lab``
+#: extra installs (``jupyterlab-language-pack-de-DE`` provides ``de_DE``). English is JupyterLab's own.
+LAB_LOCALES = {"de": "de_DE"}
+TRANSLATION_PLUGIN = "@jupyterlab/translation-extension:plugin"
 
 
 class LabError(Exception):
@@ -77,6 +86,11 @@ class Course:
     solutions: Path | None = None
     written: list[str] = field(default_factory=list)  # student notebooks written now
     differ: list[str] = field(default_factory=list)  # student notebooks unlike their solution
+    lang: str = DEFAULT_LANG  # the course's language: English, or a translation in notebooks/<lang>/
+    #: The release's text of each student notebook (from one `ReleasePlan`), once computed.
+    released: dict[str, str] | None = None
+    #: Cells of a translation still shown in English (its catalogs are not complete).
+    untranslated: int = 0
 
 
 def _has_notebooks(folder: Path) -> bool:
@@ -84,23 +98,29 @@ def _has_notebooks(folder: Path) -> bool:
 
 
 def find_course(notebooks: Path | None = None, solutions: Path | None = None,
-                cwd: Path | None = None) -> Course:
+                cwd: Path | None = None, lang: str = DEFAULT_LANG) -> Course:
     """The course to open: ``notebooks`` if given, else ``./notebooks``, else the ``notebooks/``
-    beside the installed ``kit`` package (an editable install or a student release). The
-    solutions default to the ``solutions/`` folder next to the notebooks, when there is one."""
+    beside the installed ``kit`` package (an editable install or a student release); for a
+    translation (``lang`` "de"), the ``<lang>/`` folder inside it. The solutions default to the
+    ``solutions/`` folder next to the (English) notebooks, when there is one: a translation is
+    made from them and their catalogs."""
+    if lang not in LANGUAGES:
+        raise LabError(f"unknown language {lang!r}: the course has {', '.join(LANGUAGES)}")
     cwd = Path.cwd() if cwd is None else cwd
     if notebooks is None:
         package_root = Path(__file__).resolve().parents[2]
         candidates = [cwd / "notebooks", package_root / "notebooks"]
-        notebooks = next((c for c in candidates if _has_notebooks(c) or (c.parent / "solutions").is_dir()),
-                         candidates[0])
+        base = next((c for c in candidates if _has_notebooks(c) or (c.parent / "solutions").is_dir()),
+                    candidates[0])
+        notebooks = base if lang == DEFAULT_LANG else base / lang
     notebooks = Path(notebooks).absolute()
+    english = notebooks.parent if lang != DEFAULT_LANG and notebooks.name == lang else notebooks
     if solutions is None:
-        solutions = notebooks.parent / "solutions"
+        solutions = english.parent / "solutions"
         solutions = solutions if solutions.is_dir() else None
     elif not Path(solutions).is_dir():
         raise LabError(f"solutions folder not found: {solutions}")
-    return Course(notebooks=notebooks, solutions=Path(solutions).absolute() if solutions else None)
+    return Course(notebooks=notebooks, solutions=Path(solutions).absolute() if solutions else None, lang=lang)
 
 
 def prepare_notebooks(course: Course, *, release_all: bool = False) -> Course:
@@ -115,15 +135,20 @@ def prepare_notebooks(course: Course, *, release_all: bool = False) -> Course:
     solutions the folder must already hold notebooks.
     """
     if course.solutions is not None:
-        from ..authoring import AuthoringError, EditedNotebooks, drift, release
+        from ..authoring import AuthoringError, EditedNotebooks
+        from ..authoring.plan import ReleasePlan
+        from ..authoring.release import folder_drift, write_release
 
         try:
+            edition = ReleasePlan(course.solutions).edition(course.lang)  # rendered once, used for all below
+            course.released = edition.student
+            course.untranslated = sum(1 for p in edition.problems if p.kind != "obsolete")
             if release_all:
-                course.written = release(course.solutions, course.notebooks).written
-            problems = drift(course.solutions, course.notebooks)
+                course.written = write_release(course.notebooks, course.released).written
+            problems = folder_drift(course.notebooks, course.released)
             missing = [name for name, why in problems if why == "missing"]
             if missing:
-                course.written += release(course.solutions, course.notebooks, names=missing).written
+                course.written += write_release(course.notebooks, course.released, names=missing).written
             course.differ = [name for name, why in problems if why == "out of date"]
         except EditedNotebooks as exc:
             raise LabError(f"{', '.join(exc.names)} changed since the last release (your work?), so --release "
@@ -150,14 +175,16 @@ def trust_course(course: Course, notary: Any = None) -> list[str]:
     from nbformat.sign import NotebookNotary
 
     from ..authoring import AuthoringError
-    from ..authoring.release import rendered
+    from ..authoring.plan import ReleasePlan
     from ..authoring.workspace import digest, read_manifest
 
     manifest = read_manifest(course.notebooks)
-    try:
-        fresh = rendered(course.solutions) if course.solutions is not None else {}
-    except AuthoringError:
-        fresh = {}
+    fresh = course.released
+    if fresh is None:
+        try:
+            fresh = ReleasePlan(course.solutions).edition(course.lang).student if course.solutions is not None else {}
+        except AuthoringError:
+            fresh = {}
     notary = NotebookNotary() if notary is None else notary
     Path(notary.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)  # where its secret key goes
     trusted = []
@@ -184,9 +211,17 @@ def first_notebook(folder: Path) -> str | None:
 # --------------------------------------------------------------------------- #
 # checks before starting
 # --------------------------------------------------------------------------- #
-def preflight() -> list[str]:
+def language_pack_installed(locale: str) -> bool:
+    """True when a JupyterLab language pack for ``locale`` (``de_DE``) is installed (the entry point
+    group JupyterLab's server finds them by)."""
+    from importlib.metadata import entry_points
+
+    return any(ep.name == locale for ep in entry_points(group="jupyterlab.languagepack"))
+
+
+def preflight(lang: str = DEFAULT_LANG) -> list[str]:
     """Warnings about the Jupyter installation (empty when all is well); LabError when
-    JupyterLab itself is missing."""
+    JupyterLab itself is missing. For a translated course, also the language pack."""
     try:
         import jupyterlab  # noqa: F401
     except ImportError:
@@ -212,6 +247,11 @@ def preflight() -> list[str]:
                             "fails in a notebook, run `python -m ipykernel install --sys-prefix` with this Python")
     except ImportError:
         warnings.append("jupyter_client is missing: reinstall the course (`pip install -e \".[lab]\"`)")
+    locale = LAB_LOCALES.get(lang)
+    if locale and not language_pack_installed(locale):
+        package = "jupyterlab-language-pack-" + locale.replace("_", "-")
+        warnings.append(f"JupyterLab's {lang} language pack is missing, so its menus stay English: "
+                        f"run `pip install {package}` (the course's `lab` extra installs it)")
     return warnings
 
 
@@ -305,24 +345,42 @@ def wait_until_serving(port: int, process, timeout: float = 120.0) -> bool:
 # --------------------------------------------------------------------------- #
 # a quiet JupyterLab
 # --------------------------------------------------------------------------- #
+def lab_settings(lang: str = DEFAULT_LANG) -> dict[str, dict]:
+    """The setting defaults of the course's JupyterLab: `QUIET_SETTINGS`, and for a translated
+    course its display language (`LAB_LOCALES`)."""
+    settings = json.loads(json.dumps(QUIET_SETTINGS))
+    if lang in LAB_LOCALES:
+        settings[TRANSLATION_PLUGIN] = {"locale": LAB_LOCALES[lang]}
+    return settings
+
+
 @contextmanager
-def quiet_config_path() -> Iterator[Path]:
+def quiet_config_path(lang: str = DEFAULT_LANG) -> Iterator[Path]:
     """A temporary Jupyter config folder holding the course's setting defaults
-    (``labconfig/default_setting_overrides.json``: `QUIET_SETTINGS`); removed afterwards."""
+    (``labconfig/default_setting_overrides.json``: `lab_settings`); removed afterwards.
+
+    JupyterLab reads it because `lab_environment` appends it to ``JUPYTER_CONFIG_PATH``: the
+    language is set for this lab only, as a default, and never written into the user's settings
+    (``~/.jupyter/lab/user-settings``). A language the user chose there (Settings -> Language)
+    still wins, as any setting of their own does."""
     with tempfile.TemporaryDirectory(prefix="smtpkit-lab-") as folder:
         labconfig = Path(folder) / "labconfig"
         labconfig.mkdir()
-        (labconfig / "default_setting_overrides.json").write_text(json.dumps(QUIET_SETTINGS, indent=1),
+        (labconfig / "default_setting_overrides.json").write_text(json.dumps(lab_settings(lang), indent=1),
                                                                    encoding="utf-8")
         yield Path(folder)
 
 
 def lab_environment(token: str, config_path: Path | None = None,
-                    base: Mapping[str, str] | None = None) -> dict[str, str]:
+                    base: Mapping[str, str] | None = None, lang: str | None = None) -> dict[str, str]:
     """JupyterLab's environment: ``base`` (default ``os.environ``) with the token, and
     ``config_path`` appended to ``JUPYTER_CONFIG_PATH`` (after the user's own folders, so their
-    settings win over the course's defaults)."""
+    settings win over the course's defaults). With ``lang``, ``SMTPKIT_LANG`` too, so that the
+    kit speaks the course's language in every kernel of this lab (the translated notebooks also
+    set it themselves, for kernels started elsewhere)."""
     env = dict(os.environ if base is None else base, JUPYTER_TOKEN=token)
+    if lang is not None:
+        env["SMTPKIT_LANG"] = lang
     if config_path is not None:
         paths = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([*paths, str(config_path)])

@@ -3,9 +3,11 @@
 A submission may be anything: not JSON, an old or future nbformat, cells deleted, duplicated,
 retyped (their metadata lost), outputs and metadata edited by hand, a symbolic link, a FIFO, or
 a file built to exhaust the grader. ``read_submission`` keeps the code cells' sources and the
-exercise id of cells that still carry ``{"kit": {"exercise": id}}``; outputs, execution counts
-and every other piece of metadata are dropped, so a forged output or a ``points`` field has
-nothing to act on.
+exercise id of cells that still carry ``{"kit": {"exercise": id}}``, and the notebook's language
+(``kit.lang``, one of the course's languages or None: it only picks the feedback's language);
+outputs, execution counts and every other piece of metadata are dropped, so a forged output or a
+``points`` field has nothing to act on. The JSON is parsed by `kit.notebook_file.parse`, the
+kit's one notebook reader, on the bytes read here under the caps below.
 
 Caps, all checked before the expensive step they protect:
 
@@ -34,13 +36,14 @@ was lost), the function is whatever the name means after the whole notebook ran.
 from __future__ import annotations
 
 import ast
-import json
 import os
 import stat
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
+from ..notebook_file import notebook_lang, parse
 
 __all__ = ["CodeCell", "CellFacts", "StudentNotebook", "read_submission", "is_check_only",
            "is_stub", "defines", "exercise_cells", "MAX_NOTEBOOK_BYTES", "MAX_CELL_CHARS",
@@ -96,6 +99,9 @@ class StudentNotebook:
     cells: list[CodeCell]
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: The notebook's language (metadata ``kit.lang``: "de" for the German release; None for
+    #: English or unknown). Harmless to trust: it only chooses the language of the feedback page.
+    lang: str | None = None
 
     @property
     def exercise_ids(self) -> list[str]:
@@ -210,16 +216,13 @@ def read_submission(path: Path) -> StudentNotebook:
     """Read ``path``; a notebook that cannot be read comes back with ``error`` set, never raises."""
     path = Path(path)
     try:
-        data = json.loads(_read_capped(path).decode("utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("the file is JSON, but not a notebook")
+        data = parse(_read_capped(path).decode("utf-8"), any_format=True)
         raw_cells = _v4_cells(data)
     except UnicodeDecodeError:
         return StudentNotebook(path, [], "not a notebook: the file is not UTF-8 text")
-    except json.JSONDecodeError as exc:
-        return StudentNotebook(path, [], f"not a notebook: the file is not valid JSON ({exc})")
     except Exception as exc:  # OSError, ValueError, RecursionError (JSON nested too deeply)
         return StudentNotebook(path, [], f"not a notebook: {exc}")
+    lang = notebook_lang(data.get("metadata"))
     del data
     cells: list[CodeCell] = []
     notes: list[str] = []
@@ -243,7 +246,7 @@ def read_submission(path: Path) -> StudentNotebook:
             break
         total += len(source)
         cells.append(CodeCell(source, number, _exercise(cell.get("metadata"))))
-    return StudentNotebook(path, cells, notes=notes)
+    return StudentNotebook(path, cells, notes=notes, lang=lang)
 
 
 def _parse(source: str) -> ast.Module | None:
