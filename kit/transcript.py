@@ -17,12 +17,14 @@ from __future__ import annotations
 import collections
 import html
 import itertools
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from .i18n import N_, _
 from .protocol import RemoteProtocolError, Reply, parse_reply
 
 Direction = Literal["client", "server", "info"]
@@ -32,7 +34,10 @@ _ids = itertools.count(1)
 
 #: Noted after a command line that ended in LF alone: servers are lenient about it, but it
 #: is a bug in the client (RFC 5321 §2.3.8: lines end in CRLF).
-BARE_LF_NOTE = "the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5321 §2.3.8)"
+BARE_LF_NOTE = N_("the line above ended in a bare LF; SMTP lines end in CRLF (RFC 5321 §2.3.8)")
+#: Noted after the message data when lines of it were counted, not kept.
+HIDDEN_NOTE = N_("({hidden} more lines of data not shown)")
+_HIDDEN = re.compile(r"\((\d+) more lines of data not shown\)")
 #: Lines of message data shown per message; the rest are counted.
 DATA_LINES_SHOWN = 60
 
@@ -67,9 +72,21 @@ class Line(NamedTuple):
     text: str
     time: float
 
-    def render(self, start: float | None = None) -> str:
+    def render(self, start: float | None = None, *, translated: bool = False) -> str:
+        """The line as text; ``translated`` shows a note in the kit's language (what people read;
+        the recorded text, which checkers search, stays as it is)."""
         lapse = f"[{self.time - start:7.3f}s] " if start is not None else ""
-        return f"{lapse}{ARROWS[self.direction]}{self.text}"
+        text = note_text(self.text) if translated and self.direction == "info" else self.text
+        return f"{lapse}{ARROWS[self.direction]}{text}"
+
+
+def note_text(text: str) -> str:
+    """A transcript note in the kit's language (notes are recorded in English, the language the
+    checkers read them in); a note the catalog does not know is shown as recorded."""
+    hidden = _HIDDEN.fullmatch(text)
+    if hidden:
+        return _(HIDDEN_NOTE).format(hidden=hidden.group(1))
+    return _(text)
 
 
 @dataclass
@@ -172,7 +189,7 @@ class Transcript:
     def _end_data_summary(self, when: float, in_data: bool | None = None) -> None:
         hidden = self._data_lines - DATA_LINES_SHOWN
         if (self._in_data if in_data is None else in_data) and hidden > 0:
-            self._lines.append(Line("info", f"({hidden} more lines of data not shown)", when))
+            self._lines.append(Line("info", HIDDEN_NOTE.format(hidden=hidden), when))
         self._data_lines = 0
 
     def __iter__(self) -> Iterator[Line]:
@@ -201,13 +218,14 @@ class Transcript:
                 pending = []
         return out
 
-    def to_text(self, *, times: bool = False) -> str:
-        """swaks-style text; with ``times=True`` each line shows seconds since the start."""
+    def to_text(self, *, times: bool = False, translated: bool = False) -> str:
+        """swaks-style text; with ``times=True`` each line shows seconds since the start;
+        ``translated=True`` shows the notes in the kit's language (``str()`` does)."""
         start = self.started if times else None
-        return "\n".join(ln.render(start) for ln in self.lines)
+        return "\n".join(ln.render(start, translated=translated) for ln in self.lines)
 
     def __str__(self) -> str:
-        return self.to_text()
+        return self.to_text(translated=True)
 
     def to_dict(self) -> dict:
         return {"session_id": self.session_id, "peer": self.peer, "started": self.started,
@@ -216,8 +234,9 @@ class Transcript:
     def _repr_html_(self) -> str:
         rows = "".join(
             f'<div style="color:{_COLOURS[ln.direction]}">{html.escape(ARROWS[ln.direction])}'
-            f"{html.escape(ln.text)}</div>" for ln in self.lines)
-        head = html.escape(f"session {self.session_id} with {self.peer}" if self.peer else f"session {self.session_id}")
+            f"{html.escape(note_text(ln.text) if ln.direction == 'info' else ln.text)}</div>" for ln in self.lines)
+        head = html.escape(_("session {id} with {peer}").format(id=self.session_id, peer=self.peer) if self.peer
+                           else _("session {id}").format(id=self.session_id))
         return (f'<div class="kit-transcript"><div style="font-weight:bold">{head}</div>'
                 f'<pre style="margin:0;white-space:pre-wrap">{rows}</pre></div>')
 
@@ -267,16 +286,18 @@ class Transcripts:
         with self._lock:
             return self._items[-1] if self._items else None
 
-    def to_text(self, *, times: bool = False) -> str:
-        return "\n\n".join(f"=== session {t.session_id} {t.peer}\n{t.to_text(times=times)}"
-                           for t in self._snapshot())
+    def to_text(self, *, times: bool = False, translated: bool = False) -> str:
+        """Every session as text, each under a ``=== session N PEER`` line."""
+        head = _("=== session {id} {peer}") if translated else "=== session {id} {peer}"
+        return "\n\n".join(head.format(id=t.session_id, peer=t.peer) + "\n"
+                             + t.to_text(times=times, translated=translated) for t in self._snapshot())
 
     def __str__(self) -> str:
-        return self.to_text()
+        return self.to_text(translated=True)
 
     def __repr__(self) -> str:
         older = f", {self.forgotten} older forgotten (keep={self.keep})" if self.forgotten else ""
         return f"<Transcripts: {len(self)} sessions{older}>"
 
     def _repr_html_(self) -> str:
-        return "".join(t._repr_html_() for t in self._snapshot()) or "<em>no sessions yet</em>"
+        return "".join(t._repr_html_() for t in self._snapshot()) or "<em>" + _("no sessions yet") + "</em>"

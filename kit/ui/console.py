@@ -16,7 +16,8 @@ import html
 import re
 
 from ..client import SMTPClientError, SMTPSession
-from ..transcript import ARROWS, Line
+from ..i18n import _
+from ..transcript import ARROWS, Line, note_text
 from .sequence import CLIENT_COLOUR, NOTE_COLOUR, REPLY_COLOURS
 
 _REPLY = re.compile(r"([2-5])\d\d(?:[ -]|$)")
@@ -44,11 +45,11 @@ class SMTPConsole:
 
         self.host, self.port, self.timeout = host, port, timeout
         self.session: SMTPSession | None = None
-        self.command = w.Text(placeholder="e.g. EHLO me, then MAIL FROM:<you@example.test>",
-                              layout=w.Layout(width="60%"), description="command:",
+        self.command = w.Text(placeholder=_("e.g. EHLO me, then MAIL FROM:<you@example.test>"),
+                              layout=w.Layout(width="60%"), description=_("command:"),
                               continuous_update=False)
-        self.send_button = w.Button(description="Send", button_style="primary")
-        self.reconnect_button = w.Button(description="Reconnect")
+        self.send_button = w.Button(description=_("Send"), button_style="primary")
+        self.reconnect_button = w.Button(description=_("Reconnect"))
         self.status = w.HTML()
         self.log = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="4px", min_height="120px"))
         # Enter (or leaving the field) commits the value; an empty line (the blank line between
@@ -73,7 +74,7 @@ class SMTPConsole:
         self.session = SMTPSession(self.host, self.port, timeout=self.timeout, connect=False)
         try:
             self.session.connect()
-            self.status.value = f"connected to {html.escape(self.host)}:{self.port}"
+            self.status.value = self._connected()
         except SMTPClientError as exc:
             self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
         self._render()
@@ -84,29 +85,33 @@ class SMTPConsole:
         self.command.value = ""
         self._resetting = False
         if self.session is None or not self.session.connected:
-            self.status.value = "not connected: press Reconnect"
+            self.status.value = _("not connected: press Reconnect")
             return
         try:
             reply = self.session.send_raw(line)
             if reply is not None and reply.code in (221, 421):  # the server closes after these
                 self.session.close()
             in_data = self.session._in_data
-            self.status.value = ("message data: end with a line holding only '.'" if in_data
-                                 else f"connected to {html.escape(self.host)}:{self.port}")
+            self.status.value = (_("message data: end with a line holding only '.'") if in_data
+                                 else self._connected())
             if not self.session.connected:
-                self.status.value = "the server closed the connection"
+                self.status.value = _("the server closed the connection")
         except ValueError as exc:
             self.status.value = html.escape(str(exc))
         except SMTPClientError as exc:
             self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
         self._render()
 
+    def _connected(self) -> str:
+        return _("connected to {host}:{port}").format(host=html.escape(self.host), port=self.port)
+
     def _render(self) -> None:
         rows = []
         for ln in self.session.transcript.lines if self.session else []:
             css, colour = line_style(ln)
+            text = note_text(ln.text) if ln.direction == "info" else ln.text
             rows.append(f"<div class='{css}' style='color:{colour};font-family:monospace;white-space:pre'>"
-                        f"{html.escape(ARROWS[ln.direction] + ln.text)}</div>")
+                        f"{html.escape(ARROWS[ln.direction] + text)}</div>")
         self.log.value = "".join(rows)
 
     @property

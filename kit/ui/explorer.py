@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from ..i18n import _
 from ..protocol import KNOWN_CODES, explain, explain_enhanced
 
 
@@ -15,22 +16,24 @@ def explain_html(text: str) -> str:
         info = explain(text[:3])
     except ValueError as exc:
         return f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
-    parts = [f"<b>{info.code}</b>: {html.escape(info.meaning or 'not defined by the RFCs; read it digit by digit')}"]
+    meaning = info.meaning or _("not defined by the RFCs; read it digit by digit")
+    parts = [f"<b>{info.code}</b>: {html.escape(meaning)}"]
     if info.source:
-        parts.append(f"<div>source: {html.escape(info.source)}; occurs: {html.escape(info.occurs or '')}</div>")
+        parts.append("<div>" + _("source: {source}; occurs: {occurs}").format(
+            source=html.escape(info.source), occurs=html.escape(info.occurs or "")) + "</div>")
     digits = str(info.code)
     parts.append("<table style='border-collapse:collapse'>"
                  f"<tr><td><code>{digits[0]}yz</code></td><td>{html.escape(info.first)}</td></tr>"
                  f"<tr><td><code>x{digits[1]}z</code></td><td>{html.escape(info.second)}</td></tr>"
                  f"<tr><td><code>xy{digits[2]}</code></td><td>{html.escape(info.third)}</td></tr></table>")
     if not info.valid_in_smtp:
-        parts.append("<div style='color:#b00'>Not a valid SMTP reply: RFC 5321 §4.2.1 allows only 2, 3, 4 or 5 "
-                     "as the first digit.</div>")
+        parts.append("<div style='color:#b00'>" + _("Not a valid SMTP reply: RFC 5321 §4.2.1 allows only 2, 3, 4 "
+                                                    "or 5 as the first digit.") + "</div>")
     words = text[3:].split()
     if words and words[0].count(".") == 2:
         try:
-            parts.append(f"<div>enhanced status {html.escape(words[0])}: "
-                         f"{html.escape(explain_enhanced(words[0]))} (RFC 3463)</div>")
+            parts.append("<div>" + _("enhanced status {status}: {meaning} (RFC 3463)").format(
+                status=html.escape(words[0]), meaning=html.escape(explain_enhanced(words[0]))) + "</div>")
         except ValueError as exc:
             parts.append(f"<div>{html.escape(str(exc))}</div>")
     return "".join(parts)
@@ -42,10 +45,10 @@ class ReplyCodeExplorer:
     def __init__(self, initial: str = "250") -> None:
         import ipywidgets as w
 
-        self.code = w.Text(value=initial, description="code:", placeholder="e.g. 451 or 550 5.1.1")
-        self.pick = w.Dropdown(options=[("pick…", "")] + [(f"{c} {m[0][:40]}", str(c))
-                                                          for c, m in sorted(KNOWN_CODES.items())],
-                               description="or pick:")
+        self.code = w.Text(value=initial, description=_("code:"), placeholder=_("e.g. 451 or 550 5.1.1"))
+        self.pick = w.Dropdown(options=[(_("pick…"), "")] + [(f"{c} {m[0][:40]}", str(c))
+                                                             for c, m in sorted(KNOWN_CODES.items())],
+                               description=_("or pick:"))
         self.result = w.HTML()
         self.code.observe(lambda ch: self.show(ch["new"]), names="value")
         self.pick.observe(lambda ch: ch["new"] and setattr(self.code, "value", ch["new"]), names="value")

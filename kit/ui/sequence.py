@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..transcript import Line, Transcript
+from ..i18n import N_, _, ngettext
+from ..transcript import Line, Transcript, note_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,7 +41,7 @@ CLIENT_COLOUR = "#1f5fa8"
 NOTE_COLOUR = "#777777"
 #: Reply arrows by first digit (RFC 5321 §4.2.1); anything else is drawn grey.
 REPLY_COLOURS = {2: "#1e7b34", 3: "#00838f", 4: "#c77700", 5: "#b00020"}
-_CLASS_NAMES = {2: "2yz done", 3: "3yz go on", 4: "4yz try later", 5: "5yz refused"}
+_CLASS_NAMES = {2: N_("2yz done"), 3: N_("3yz go on"), 4: N_("4yz try later"), 5: N_("5yz refused")}
 _HIDDEN = re.compile(r"\((\d+) more lines of data not shown\)")
 _REPLY_LINE = re.compile(r"(\d{3})([ -]|$)")
 MAX_LABEL = 64
@@ -95,7 +96,7 @@ def steps(transcript: Transcript | Iterable[Line], *, data_lines: int = 3) -> li
         first, last = pending[0].text, pending[-1].text
         m = _REPLY_LINE.match(last)
         code = int(m.group(1)) if m else None
-        label = first if len(pending) == 1 else f"{first}  (+{len(pending) - 1} lines)"
+        label = first if len(pending) == 1 else _("{first}  (+{n} lines)").format(first=first, n=len(pending) - 1)
         out.append(Step("reply", _shorten(label), code, len(pending), pending[0].time - start))
         pending = []
 
@@ -107,8 +108,8 @@ def steps(transcript: Transcript | Iterable[Line], *, data_lines: int = 3) -> li
         if data and count <= data_lines:
             out.extend(Step("data", _shorten(_data_label(ln.text)), None, 1, ln.time - start) for ln in data)
         elif count:
-            word = "line" if count == 1 else "lines"
-            out.append(Step("data", f"message data ({count} {word})", None, count, data[0].time - start))
+            label = ngettext("message data ({count} line)", "message data ({count} lines)", count).format(count=count)
+            out.append(Step("data", label, None, count, data[0].time - start))
         data, hidden = None, 0
 
     for line in lines:
@@ -130,12 +131,12 @@ def steps(transcript: Transcript | Iterable[Line], *, data_lines: int = 3) -> li
             if data is not None and data:  # a note inside the data (a bare LF): keep the order
                 flush_data()
                 data = []
-            out.append(Step("note", _shorten(line.text, 2 * MAX_LABEL), None, 1, line.time - start))
+            out.append(Step("note", _shorten(note_text(line.text), 2 * MAX_LABEL), None, 1, line.time - start))
             continue
         if data is not None:
             if line.text == ".":
                 flush_data()
-                out.append(Step("dot", ".  (end of data)", None, 1, line.time - start))
+                out.append(Step("dot", _(".  (end of data)"), None, 1, line.time - start))
             else:
                 data.append(line)
             continue
@@ -152,8 +153,8 @@ def _colour(step: Step) -> str:
 
 
 def sequence_diagram(transcript: Transcript, *, data_lines: int = 3, times: bool = False,
-                     title: str | None = None, client: str = "SMTP client",
-                     server: str = "SMTP server") -> Figure:
+                     title: str | None = None, client: str = N_("SMTP client"),
+                     server: str = N_("SMTP server")) -> Figure:
     """A matplotlib Figure: the session as arrows between a client and a server lifeline.
 
     ``transcript`` is a `kit.transcript.Transcript` (``session.transcript`` or
@@ -172,12 +173,12 @@ def sequence_diagram(transcript: Transcript, *, data_lines: int = 3, times: bool
     ax.set_xlim(-0.42 if times else -0.3, 1.3)
     ax.set_ylim(n + 0.2, -1.4)  # row 0 on top: time runs downwards
     ax.axis("off")
-    for x, name in ((0.0, client), (1.0, server)):
+    for x, name in ((0.0, _(client)), (1.0, _(server))):
         ax.plot([x, x], [-0.6, n], color="#999999", linewidth=1, linestyle="--", zorder=1)
         ax.text(x, -0.8, name, ha="center", va="center", fontsize=10, fontweight="bold",
                 bbox={"boxstyle": "round,pad=0.4", "facecolor": "#f2f2f2", "edgecolor": "#999999"})
     if not rows:
-        ax.text(0.5, 0.5, "(no lines in this transcript)", ha="center", va="center", color=NOTE_COLOUR,
+        ax.text(0.5, 0.5, _("(no lines in this transcript)"), ha="center", va="center", color=NOTE_COLOUR,
                 fontstyle="italic")
     for y, step in enumerate(rows, start=0):
         y += 0.5
@@ -197,8 +198,8 @@ def sequence_diagram(transcript: Transcript, *, data_lines: int = 3, times: bool
             ax.text(-0.06, y, f"{step.elapsed:.3f}s", ha="right", va="center", fontsize=7.5, color=NOTE_COLOUR,
                     family="monospace")
     classes = sorted({(s.code or 0) // 100 for s in rows if s.kind == "reply"} & set(REPLY_COLOURS))
-    handles = [Line2D([], [], color=CLIENT_COLOUR, label="client → server")]
-    handles += [Line2D([], [], color=REPLY_COLOURS[c], label=_CLASS_NAMES[c]) for c in classes]
+    handles = [Line2D([], [], color=CLIENT_COLOUR, label=_("client → server"))]
+    handles += [Line2D([], [], color=REPLY_COLOURS[c], label=_(_CLASS_NAMES[c])) for c in classes]
     if rows:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles),
                   frameon=False, fontsize=8, handlelength=1.6)
