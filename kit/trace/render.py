@@ -14,6 +14,8 @@ from html import escape
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from ..i18n import _, ngettext
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -73,12 +75,12 @@ def _time_text(hop: Hop) -> tuple[str, str]:
     """The time as ``YYYY-MM-DD hh:mm:ss[.mmm]`` and a note when it cannot be used."""
     when = hop.date
     if when is None:
-        return "", ("unreadable date: " + hop.received.date_text
-                    if hop.received.date_text else "no date")
+        return "", (_("unreadable date: {date}").format(date=hop.received.date_text)
+                    if hop.received.date_text else _("no date"))
     text = when.strftime("%Y-%m-%d %H:%M:%S")
     if when.microsecond:
         text += f".{when.microsecond // 1000:03d}"
-    return text, "" if hop.zone_known else "zone unknown"
+    return text, "" if hop.zone_known else _("zone unknown")
 
 
 def _delay_text(hop: Hop, since: int | None) -> str:
@@ -87,7 +89,7 @@ def _delay_text(hop: Hop, since: int | None) -> str:
     if hop.delay_seconds is not None:
         return format_delay(hop.delay_seconds)
     if hop.delay_from_last_known is not None:
-        return f"{format_delay(hop.delay_from_last_known)} since hop {since}"
+        return _("{delay} since hop {since}").format(delay=format_delay(hop.delay_from_last_known), since=since)
     return "?"
 
 
@@ -111,16 +113,16 @@ def _summary(trace: Trace) -> list[str]:
     known = [hop for hop in trace if hop.known_time is not None]
     if trace.total_delay_seconds is not None:
         lines = [
-            f"total delay: {format_delay(trace.total_delay_seconds)} (last minus first known "
-            f"time); sum of positive delays: {format_delay(trace.sum_positive_delays)}"
+            _("total delay: {total} (last minus first known time); sum of positive delays: {positive}").format(
+                total=format_delay(trace.total_delay_seconds), positive=format_delay(trace.sum_positive_delays))
         ]
     elif len(known) == 1:
-        lines = [f"one known time ({known[0].known_time:%Y-%m-%d %H:%M:%S %z}, hop {known[0].index}): "
-                 "a delay needs two stamps, so there is none to show"
-                 + (" (one Received field: one server stamped this mail)" if len(list(trace)) == 1 else "")]
+        lines = [_("one known time ({time}, hop {index}): a delay needs two stamps, so there is none to show").format(
+                     time=f"{known[0].known_time:%Y-%m-%d %H:%M:%S %z}", index=known[0].index)
+                 + (_(" (one Received field: one server stamped this mail)") if len(list(trace)) == 1 else "")]
     else:
-        lines = ["no known times: no Received field carries a date this tracer can read, so there "
-                 "is no delay to show"]
+        lines = [_("no known times: no Received field carries a date this tracer can read, so there "
+                   "is no delay to show")]
     if trace.return_path:
         lines.append(f"Return-Path: {trace.return_path}")
     lines += [f"Delivered-To: {v}" for v in trace.delivered_to]
@@ -133,14 +135,19 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _header() -> tuple[str, ...]:
+    """The column names; from, by, with are the Received field's own clause keywords."""
+    return (_("hop"), _("delay"), _("time (UTC)"), "from", "by", "with", "tls")
+
+
 def text_table(trace: Trace) -> str:
     """The hop table as plain text (what ``str(trace)`` and ``smtpkit trace`` print)."""
     if not trace.hops:
-        return "no Received fields\n" + "\n".join(_summary(trace)) + "\n"
-    header = ("hop", "delay", "time (UTC)", "from", "by", "with", "tls")
+        return _("no Received fields") + "\n" + "\n".join(_summary(trace)) + "\n"
+    header = _header()
     body = []
     for row in _rows(trace):
-        delay = f"{row.delay} (clock skew)" if row.skew else row.delay
+        delay = _("{delay} (clock skew)").format(delay=row.delay) if row.skew else row.delay
         time = f"{row.time} ({row.time_note})" if row.time and row.time_note else (
             row.time or f"({row.time_note})")
         body.append((row.hop, delay, time, _cut(row.from_, _WIDTHS["from"]),
@@ -160,13 +167,13 @@ _UNKNOWN = "background:#ffd"
 def html_table(trace: Trace) -> str:
     """The hop table as HTML for Jupyter; every header text is escaped."""
     head = "".join(f'<th style="{_CELL}">{h}</th>'
-                   for h in ("hop", "delay", "time (UTC)", "from", "by", "with", "tls"))
+                   for h in _header())
     rows = []
     for row in _rows(trace):
         delay = escape(row.delay)
         delay_style = _CELL
         if row.skew:
-            delay, delay_style = f"{delay} clock skew", f"{_CELL};{_SKEW}"
+            delay, delay_style = _("{delay} clock skew").format(delay=delay), f"{_CELL};{_SKEW}"
         time = escape(row.time) if row.time else ""
         time_style = _CELL + ";font-family:monospace"
         if row.time_note:
@@ -182,8 +189,9 @@ def html_table(trace: Trace) -> str:
             f'<td style="{_CELL}">{escape(row.with_)}</td>'
             f'<td style="{_CELL}">{escape(row.tls)}</td></tr>'
         )
-    caption = (f"Received chain: {len(trace)} hop{'' if len(trace) == 1 else 's'}, "
-               "hop 0 = origin (the bottom-most Received field)")
+    caption = ngettext("Received chain: {n} hop, hop 0 = origin (the bottom-most Received field)",
+                       "Received chain: {n} hops, hop 0 = origin (the bottom-most Received field)",
+                       len(trace)).format(n=len(trace))
     summary = "".join(f"<div>{escape(line)}</div>" for line in _summary(trace))
     return (
         '<div class="smtpkit-trace">'
@@ -212,13 +220,13 @@ def plot(trace: Trace) -> Figure:
     fig = Figure(figsize=(9, 1.6 + 0.45 * max(len(trace), 1)), layout="constrained")
     ax = fig.add_subplot()
     known = [(h.index, h.known_time) for h in trace if h.known_time is not None]
-    labels = [f"{h.index} {_host(h)}" + ("" if h.known_time else " (no usable time)")
+    labels = [f"{h.index} {_host(h)}" + ("" if h.known_time else _(" (no usable time)"))
               for h in trace]
     ax.set_yticks(range(len(trace)), labels=labels)
     ax.set_ylim(len(trace) - 0.5, -0.5)  # hop 0 on top: the message travels downwards
-    ax.set_title(f"Received chain, total delay {format_delay(trace.total_delay_seconds)}")
+    ax.set_title(_("Received chain, total delay {total}").format(total=format_delay(trace.total_delay_seconds)))
     if not known:
-        ax.text(0.5, 0.5, "no time stamp with a known zone", ha="center", va="center",
+        ax.text(0.5, 0.5, _("no time stamp with a known zone"), ha="center", va="center",
                 transform=ax.transAxes)
         ax.set_xticks([])
         return fig
@@ -227,13 +235,13 @@ def plot(trace: Trace) -> Figure:
         ax.plot([t0, t1], [i0, i1], color="tab:red" if skew else "tab:blue",
                 linewidth=2.5 if skew else 1.5)
         if skew:
-            ax.annotate(f"clock skew {format_delay((t1 - t0).total_seconds())}", (t1, i1),
+            ax.annotate(_("clock skew {delay}").format(delay=format_delay((t1 - t0).total_seconds())), (t1, i1),
                         xytext=(6, 0), textcoords="offset points", color="tab:red",
                         va="center")
     ax.scatter([t for _, t in known], [i for i, _ in known], color="black", zorder=3)
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("time (UTC)")
+    ax.set_xlabel(_("time (UTC)"))
     ax.grid(axis="x", alpha=0.3)
     return fig
