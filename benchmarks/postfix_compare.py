@@ -56,7 +56,6 @@ from throughput import (
     fmt_num,
     fmt_rate,
     fmt_ratio,
-    free_port,
     fs_type,
     loadavg,
     pinning,
@@ -65,7 +64,9 @@ from throughput import (
     summarize,
 )
 
-PEER = "/work/shared/recipes/postfix-peer/postfix_peer.sh"
+from kit.journey.postfix import RECIPE, PostfixPeer
+
+PEER = str(RECIPE)
 HELO_QUIT_C = "/work/shared/bench/helo_quit.c"
 SENDER = "bench@bench.local"
 RCPT = {"postfix": "bench@postfix.test", "lab": "bench@example.test", "sink": "bench@example.test"}
@@ -102,31 +103,19 @@ def group_cpu_s(master: int) -> float:
     return total / HZ
 
 
-class Postfix:
+class Postfix(PostfixPeer):
+    """The shared `kit.journey.postfix.PostfixPeer`, started at once, with the benchmark's counters."""
+
     kind = "postfix"
 
     def __init__(self, pin: list[str], root: str) -> None:
-        self.dir = tempfile.mkdtemp(prefix="pfx-", dir=root)
-        self.port = free_port()
-        out = subprocess.run(pin + ["bash", PEER, "start", self.dir, str(self.port)], capture_output=True,
-                             text=True, timeout=90)
-        if out.returncode:
-            raise RuntimeError(f"postfix_peer.sh start failed: {out.stderr[-2000:]}")
-        env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
-        self.pid = int(env["PEER_MASTER_PID"])
-        self.maildir = os.path.join(self.dir, "mail", "catchall")
+        super().__init__(root=root, pin=pin)
+        self.start()
         self.acked = 0
 
     @property
     def stored(self) -> int:
-        return count_files(os.path.join(self.maildir, "new"))
-
-    def queued(self) -> int:
-        n = 0
-        for sub in ("maildrop", "incoming", "active", "deferred"):
-            for _, _, files in os.walk(os.path.join(self.dir, "spool", sub)):
-                n += len(files)
-        return n
+        return count_files(os.path.join(self.maildir(), "new"))
 
     def drain(self, timeout: float = 120.0) -> float:
         t0 = time.monotonic()
@@ -138,8 +127,9 @@ class Postfix:
         return group_cpu_s(self.pid)
 
     def stop(self) -> dict:
-        subprocess.run(["bash", PEER, "stop", self.dir], capture_output=True, text=True, timeout=60)
-        return {"stored": self.stored}
+        stored = self.stored
+        super().stop()
+        return {"stored": stored}
 
 
 # ---------------------------------------------------------------------- scenarios
