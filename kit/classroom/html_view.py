@@ -23,7 +23,7 @@ def _e(text: str) -> str:
 
 def _exchange(ex: Exchange) -> str:
     colour = REPLY_COLOURS.get(ex.reply_class, NOTE_COLOUR)
-    command = "" if ex.verb == "(connect)" else (
+    command = "" if ex.verb in ("(connect)", "(unasked)") else (
         f'<span style="color:{CLIENT_COLOUR}">&rarr; {_e(ex.command)}</span> ')
     reply = f'<span style="color:{colour}">&larr; {_e(ex.reply)}</span>' if ex.code is not None else ""
     return (f'<div class="kit-classroom-exchange kit-classroom-reply-{ex.reply_class}yz" '

@@ -40,6 +40,7 @@ VERBS = frozenset({"HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY
                    "STARTTLS", "AUTH"})
 MESSAGE = "(message)"  # the "command" a reply after the final dot answers
 CONNECT = "(connect)"  # the "command" the greeting answers
+UNASKED = "(unasked)"  # a reply no command asked for: a timeout, a limit, the server stopping
 _ENHANCED = re.compile(r"\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})(?: |$)")
 
 
@@ -260,7 +261,10 @@ class RoomModel:
             return
         first, live.first_line = live.first_line or text, None
         code = int(text[:3]) if text[:3].isdigit() else None
-        command, verb = live.pending.popleft() if live.pending else (CONNECT, CONNECT)
+        if live.pending:
+            command, verb = live.pending.popleft()
+        else:
+            command = verb = UNASKED if live.exchanges else CONNECT
         if verb in ("MAIL", "RCPT"):
             address = _address(command)
             command = visible(command, CUT_LINE)

@@ -9,8 +9,11 @@ this subclass only stands at four doors (see `kit.classroom.limits` for the code
   minute, ``421 4.7.0`` and close;
 * each reply: a session's syntax and sequence errors (500-504, 555) are counted; over the
   limit, ``421 4.7.0`` and close;
-* each chunk read: a session over its octet budget (a 10 MB line) gets ``421 4.7.0`` and is
-  closed; what was over is never recorded.
+* each chunk read: a command line longer than `LINE_CAP` octets (a 10 MB line; RFC 5321
+  §4.5.3.1.4 allows 512) or a session over its octet budget gets ``421 4.7.0`` and is closed;
+  what was over is never recorded, so the transcript keeps at most `LINE_CAP` octets of it.
+  Message data (after ``354``, and the octets of a ``BDAT`` chunk, RFC 3030 §2) is not a command
+  line: the message size limit and the lab server's own data budget bound it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from __future__ import annotations
 import functools
 import time
 
+from ..protocol import ProtocolError, parse_bdat
 from ..server.controller import LabController
 from ..server.smtp import LabSMTP
 from .limits import PeerGuard
 
 #: Replies counted as the client's mistakes in the dialogue itself (RFC 5321 §4.2.2, §4.2.4).
 ERROR_CODES = ("500", "501", "502", "503", "504", "555")
+#: Octets of one command line beyond which the session is closed: eight times RFC 5321's 512.
+LINE_CAP = 4096
 
 
 class ClassroomSMTP(LabSMTP):
@@ -36,6 +42,10 @@ class ClassroomSMTP(LabSMTP):
         self._errors = 0
         self._octets = 0
         self._closing = False
+        self._in_message = False  # after 354, until the next reply
+        self._line = b""  # the start of the command line being read
+        self._run = 0  # its length so far
+        self._chunk_left = 0  # octets of a BDAT chunk still to come
         self._smtp_methods = {verb: self._budgeted(method) for verb, method in self._smtp_methods.items()}
 
     async def _handle_client(self) -> None:
@@ -67,8 +77,9 @@ class ClassroomSMTP(LabSMTP):
         return run
 
     async def push(self, status: str | bytes) -> None:
-        await super().push(status)
         code = (status[:3].decode("ascii", "replace") if isinstance(status, bytes) else status[:3])
+        self._in_message = code == "354"
+        await super().push(status)
         if code in ERROR_CODES and not self._closing:
             self._errors += 1
             if self._errors >= self.guard.limits.errors_per_session:
@@ -93,16 +104,50 @@ class ClassroomSMTP(LabSMTP):
         self._octets += len(data)
         budget = self.guard.limits.session_octets
         if self._octets > budget:
-            self._closing = True
-            self.guard.count("too many octets in one session")
-            line = f"421 4.7.0 {self.hostname} Error: more than {budget:,} octets in one session, closing connection"
-            if self.transcript is not None:
-                self.lab.record(self.transcript, "server", line)
-            if self.transport is not None:
-                self.transport.write(f"{line}\r\n".encode())
-            self._note_and_close("closed: too many octets in one session")
+            self._refuse_data(f"more than {budget:,} octets in one session", "too many octets in one session")
+            return
+        if not self._in_message and self._line_too_long(data):
+            self._refuse_data(f"command line longer than {LINE_CAP:,} octets (RFC 5321 §4.5.3.1.4 allows 512)",
+                              "a command line far too long")
             return
         super().data_received(data)
+
+    def _line_too_long(self, data: bytes) -> bool:
+        """Follow the command lines in ``data``: True when one grows past `LINE_CAP`."""
+        i, size = 0, len(data)
+        while i < size:
+            if self._chunk_left:  # BDAT octets: data, not a line
+                step = min(self._chunk_left, size - i)
+                self._chunk_left -= step
+                i += step
+                continue
+            end = data.find(b"\n", i)
+            stop = size if end < 0 else end
+            if self._run < 64:
+                self._line += data[i:min(stop, i + 64 - self._run)]
+            self._run += stop - i
+            if self._run > LINE_CAP:
+                return True
+            if end < 0:
+                return False
+            if self._line[:5].upper() == b"BDAT ":
+                try:
+                    self._chunk_left = parse_bdat(self._line[5:].decode("ascii").strip())[0]
+                except (ProtocolError, UnicodeDecodeError):
+                    pass  # answered 501: no chunk follows
+            self._line, self._run, i = b"", 0, end + 1
+        return False
+
+    def _refuse_data(self, why: str, reason: str) -> None:
+        """Answer ``421 4.7.0`` from inside `data_received` (no await there) and close."""
+        self._closing = True
+        self.guard.count(reason)
+        line = f"421 4.7.0 {self.hostname} Error: {why}, closing connection"
+        if self.transcript is not None:
+            self.lab.record(self.transcript, "server", line)
+        if self.transport is not None:
+            self.transport.write(f"{line}\r\n".encode())
+        self._note_and_close(f"closed: {reason}")
 
 
 class ClassroomController(LabController):

@@ -21,7 +21,7 @@ def format_event(event: Event, *, colour: bool = False) -> str:
     tag = f"[#{event.session_id} {event.who}]" if event.session_id else "[room]"
     if event.kind == "exchange" and event.exchange is not None:
         ex = event.exchange
-        said = "" if ex.verb == "(connect)" else f"{ex.command} -> "
+        said = "" if ex.verb in ("(connect)", "(unasked)") else f"{ex.command} -> "
         return f"{tag} {said}{_paint(ex.reply, ex.reply_class, colour)}"
     if event.kind == "open":
         return f"{tag} connected from {event.text}"
