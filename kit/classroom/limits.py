@@ -15,8 +15,8 @@ so that meeting a limit is itself a lesson:
 * a message over the size limit: ``552 5.3.4`` (RFC 1870 §6 at ``MAIL FROM ... SIZE=``, and
   after the final dot; RFC 5321 §4.2.2 "exceeded storage allocation"; RFC 3463 §3.4 X.3.4
   "message too big for system");
-* more octets in one session than a few messages need (what bounds a 10 MB line): ``421
-  4.7.0`` and close.
+* a command line over 4096 octets (a 10 MB line; RFC 5321 §4.5.3.1.4 allows 512), or more
+  octets in one session than a few messages need: ``421 4.7.0`` and close (`kit.classroom.smtp`).
 
 `PeerGuard` is pure bookkeeping (no sockets), called from the server's thread; the clock is
 passed in so tests can drive it.
