@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
 
+from .owner import guard, owner_only
 from .smtp import LabSMTP
 
 _here = threading.local()
@@ -68,7 +69,8 @@ class LabController(Controller):
         return LabSMTP(self.handler, lab=self.lab, loop=self.loop, **self.SMTP_kwargs)
 
     def _create_server(self):
-        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+        factory = guard(self._factory_invoker) if owner_only() else self._factory_invoker
+        return self.loop.create_server(factory, sock=self._sock, ssl=self.ssl_context)
 
     def _trigger_server(self) -> None:
         async def build() -> None:
