@@ -158,3 +158,40 @@ def test_world_servers_write_no_return_path_and_the_mda_does(world):
     assert spooled["Return-Path"] is None
     stored = world.mailbox("bob@example.org").find(subject="One Return-Path")[0]
     assert stored.message.get_all("Return-Path") == ["<alice@uni.example>"]
+
+
+def test_a_round_lists_no_spool_directory(world, monkeypatch):
+    """Consumed spools do not grow the work: after many mails a round still reads only what
+    is new (the envelope log from where it stopped), never a listing of the Maildirs."""
+    for i in range(15):
+        world.send("alice@uni.example", "carol@example.org", subject=f"Fill {i}", body="x")
+    world.wait_until_idle()
+    import mailbox
+
+    def no_listing(self):
+        raise AssertionError("a spool was listed")
+
+    monkeypatch.setattr(mailbox.Maildir, "_refresh", no_listing)
+    sent = world.send("alice@uni.example", "bob@example.org", subject="After many", body="x")
+    world.wait_until_idle()
+    assert world.errors == []
+    assert world.journey(sent).delivered_to == ["bob@example.org"]
+
+
+def test_an_error_inside_the_mta_defers_and_bounces_without_a_loop(world, monkeypatch):
+    from kit.journey.mta import MTA
+
+    def broken(self, entry, host, recipients):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(MTA, "_transaction", broken)
+    sent = world.send("alice@uni.example", "bob@example.org", subject="Broken MTA", body="x")
+    world.wait_until_idle(timeout=10)
+    monkeypatch.undo()
+    journey = world.journey(sent)
+    errors = [e for e in journey.events if e.kind == "error" and e.message_id == sent.message_id]
+    assert len(errors) == 3 and all("simulated bug" in e.note and e.outcome == "deferred" for e in errors)
+    assert world.errors == []  # handled per entry: the worker itself never failed
+    world.wait_until_idle()
+    dsn_ids = world.journey(sent).dsn_ids
+    assert len(dsn_ids) == 1
