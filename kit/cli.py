@@ -18,6 +18,7 @@ COMMANDS = {
     "release": ("kit.authoring.command", "generate the student notebooks from solutions/"),
     "grade": ("kit.grading.command", "grade a class's notebooks: gradebook, results and feedback"),
     "lab": ("kit.course.command", "open the course in JupyterLab"),
+    "hub": ("kit.hub.command", "a class on one JupyterHub: accounts, release, collect, feedback"),
     "nav": ("kit.course.nav", "update the notebooks' table of contents and previous/next links"),
     "classroom": ("kit.classroom.command", "one lab server for the whole class, the room live in the console"),
 }
