@@ -136,7 +136,7 @@ def glossed(meaning: str) -> str:
     """The RFC's text for a code as it stands (it is what servers say on the wire), followed by
     its translation in parentheses when the kit speaks another language."""
     translated = _(meaning)
-    return meaning if translated == meaning else f"{meaning} ({translated})"
+    return meaning if translated == meaning else f"{meaning} („{translated}“)"
 
 
 def explain(code: int | str) -> CodeExplanation:
