@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = ["ENV", "DEFAULT", "LOCALE_DIR", "language", "set_language", "using", "languages",
@@ -89,7 +89,7 @@ def using(lang: str | None) -> Iterator[None]:
         _scoped.reset(token)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(lang: str) -> dict[str, str | list[str]]:
     """msgid -> msgstr (or the plural forms) of the translated, current entries of ``lang``."""
     import polib

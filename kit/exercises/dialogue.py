@@ -192,8 +192,9 @@ def _quit_test() -> Test:
             if missing or len(server.mailbox.messages()) != 1:
                 why = diagnose(server, relay) or _("{what} was missing or refused").format(
                     what=_(missing) if missing else _("the message"))
-                return Outcome(False, _("QUIT ends a session that did its work: HELO/EHLO, MAIL FROM, RCPT TO, DATA and the "
-                                         "message, then QUIT (RFC 5321 §3.3); before your QUIT: {why}").format(why=why),
+                return Outcome(False, _("QUIT ends a session that did its work: HELO/EHLO, MAIL FROM, "
+                                        "RCPT TO, DATA and the message, then QUIT (RFC 5321 §3.3); before "
+                                        "your QUIT: {why}").format(why=why),
                                shown, _("the whole dialogue, then QUIT"), [verb(c) or c for c in commands])
             return Outcome(True, "", shown, _("QUIT"), _("QUIT"))
 
@@ -281,29 +282,32 @@ def _many_test(name: str, points: float, recipients: list[str], refuse: list, de
             on_wire = {"accepted": [r for r in recipients if (answered[r.lower()] or 0) // 100 == 2],
                        "refused": [r for r in recipients if (answered[r.lower()] or 0) // 100 != 2]}
             if malformed or on_wire != expected:
-                return Outcome(False, _("send MAIL FROM:<sender> first and accepted, then RCPT TO:<...> for each recipient (RFC "
-                                         "5321 §3.3); the server answered your RCPT TOs differently than it answers them in a "
-                                         "proper transaction"), shown, expected,
-                               {r: _("{code} to RCPT TO").format(
-                                   code=code) for r, code in malformed.items()} or on_wire)
+                return Outcome(False, _("send MAIL FROM:<sender> first and accepted, then RCPT TO:<...> "
+                                        "for each recipient (RFC 5321 §3.3); the server answered your "
+                                        "RCPT TOs differently than it answers them in a proper transaction"),
+                               shown, expected,
+                               {r: _("{code} to RCPT TO").format(code=code) for r, code in malformed.items()}
+                               or on_wire)
             stored = server.mailbox.messages()
             client = [verb(c) for c, _ in pairs]
             transactions = sum(1 for c, code in pairs if verb(c) == "MAIL" and (code or 0) // 100 == 2)
             if transactions > 1 or len(stored) > 1:
-                return Outcome(False, _("send the message once, in one transaction: one MAIL FROM, a RCPT TO for every "
-                                         "recipient, then one DATA; the server delivers a copy to each accepted recipient (RFC "
-                                         "5321 §3.3). You started {transactions} transactions and the server stored {count}").format(
+                return Outcome(False, _("send the message once, in one transaction: one MAIL FROM, a RCPT "
+                                        "TO for every recipient, then one DATA; the server delivers a "
+                                        "copy to each accepted recipient (RFC 5321 §3.3). You started "
+                                        "{transactions} transactions and the server stored {count}").format(
                                              transactions=transactions, count=_messages(len(stored))), shown,
                                _("1 transaction, 1 message") if delivered else _("1 transaction, no message"),
                                _("{transactions} transactions, {count}").format(
                                    transactions=transactions, count=_messages(len(stored))))
             if not delivered:
                 if "DATA" in client:
-                    return Outcome(False, _("no recipient was accepted, so there is nothing to send: do not send DATA; RSET or QUIT "
-                                             "instead (RFC 5321 §3.3)"), shown, _("no DATA"), _("DATA sent"))
+                    return Outcome(False, _("no recipient was accepted, so there is nothing to send: do "
+                                            "not send DATA; RSET or QUIT instead (RFC 5321 §3.3)"),
+                                   shown, _("no DATA"), _("DATA sent"))
             elif len(stored) != 1 or list(stored[0].envelope.rcpt_tos) != delivered:
-                return Outcome(False, _("a refused recipient must not stop the mail to the others: go on with DATA for those "
-                                         "accepted (RFC 5321 §3.3)"), shown,
+                return Outcome(False, _("a refused recipient must not stop the mail to the others: go on "
+                                        "with DATA for those accepted (RFC 5321 §3.3)"), shown,
                                _("one message for {delivered}").format(
                                    delivered=delivered), _("{n_stored} message(s) stored").format(n_stored=len(stored)))
             if got != expected:
@@ -322,7 +326,8 @@ SEND_TO_MANY = register(Exercise(
             "(2yz), send DATA and the message: it goes to those accepted. If none was, do not send "
             "DATA."),
     tests=(
-        _many_test(N_("one unknown user among three"), 2, ["bob@example.test", "ghost@example.test", "carol@example.test"],
+        _many_test(N_("one unknown user among three"), 2,
+                   ["bob@example.test", "ghost@example.test", "carol@example.test"],
                    [unknown_user("ghost@example.test")], ["bob@example.test", "carol@example.test"]),
         _many_test(N_("a full mailbox is refused too (for now)"), 1, ["full@example.test", "bob@example.test"],
                    [mailbox_full("full@example.test")], ["bob@example.test"]),

@@ -208,8 +208,9 @@ def _send_test(name: str, points: float, recipients: list[str]) -> Test:
                                    n_stored=len(stored)))
             env = stored[0].envelope
             if env.protocol != "ESMTPSA":
-                return Outcome(False, _("the Received field says 'with {protocol}'; over TLS and logged in it must say ESMTPSA "
-                                         "(RFC 3848)").format(protocol=env.protocol), shown, _("ESMTPSA"), env.protocol)
+                return Outcome(False, _("the Received field says 'with {protocol}'; over TLS and logged "
+                                        "in it must say ESMTPSA (RFC 3848)").format(
+                                            protocol=env.protocol), shown, _("ESMTPSA"), env.protocol)
             if env.mail_from != SENDER or list(env.rcpt_tos) != recipients:
                 return Outcome(False, _("MAIL FROM:<sender>, then one RCPT TO:<...> per recipient, in order"), shown,
                                {"mail_from": SENDER, "rcpt_tos": recipients},
@@ -256,31 +257,38 @@ def _impostor_test() -> Test:
             verbs = [verb(c) for c, _ in pairs]
             notes = [ln.text for t in impostor.transcripts for ln in t.lines if ln.direction == "info"]
             if "STARTTLS" not in verbs:
-                return Outcome(False, _("your client never asked this server for STARTTLS, so the certificate check was never "
-                                         "tried"), shown, expected, _("no STARTTLS"))
+                return Outcome(False, _("your client never asked this server for STARTTLS, so the "
+                                        "certificate check was never tried"), shown, expected, _("no STARTTLS"))
             sent = [v for v in verbs if v in _AFTER_TLS_ONLY]
             if "AUTH" in sent or impostor.mailbox.messages():
-                return Outcome(False, _("this server's certificate is not signed by the CA you were given, yet your client sent "
-                                         "the password: load ca_pem into the SSL context and keep certificate checks on "
-                                         "(ssl.create_default_context(cadata=ca_pem))"), shown,
+                return Outcome(False, _("this server's certificate is not signed by the CA you were "
+                                        "given, yet your client sent the password: load ca_pem into the "
+                                        "SSL context and keep certificate checks on "
+                                        "(ssl.create_default_context(cadata=ca_pem))"), shown,
                                _("TLS handshake fails, no AUTH"), _("AUTH sent"))
             if sent:
-                return Outcome(False, _("your client sent {sent} to a server whose certificate it could not verify: stop there "
-                                         "and QUIT; never fall back to clear text or carry on (RFC 3207 §4.1)").format(
+                return Outcome(False, _("your client sent {sent} to a server whose certificate it could "
+                                        "not verify: stop there and QUIT; never fall back to clear text "
+                                        "or carry on (RFC 3207 §4.1)").format(
                                              sent=sent[0]),
                                shown, expected, _("{sent} sent").format(sent=sent[0]))
             if any(n.startswith(TLS_STARTED_NOTE) for n in notes):
-                return Outcome(False, _("your client completed the TLS handshake with a server whose certificate the CA you were "
-                                         "given did not sign: keep certificate checks on "
-                                         "(ssl.create_default_context(cadata=ca_pem))"), shown, expected,
+                return Outcome(False, _("your client completed the TLS handshake with a server whose "
+                                        "certificate the CA you were given did not sign: keep certificate "
+                                        "checks on (ssl.create_default_context(cadata=ca_pem))"), shown, expected,
                                _("handshake completed"))
             if not any(n.startswith(TLS_ABORTED_NOTE) for n in notes):
-                return Outcome(False, _("after STARTTLS your client never tried the TLS handshake (the server saw no TLS alert "
-                                         "from it), so no certificate was checked: wrap the connection with the SSL context "
-                                         "(session.starttls(context) or context.wrap_socket) and let the check fail"), shown, expected, _("STARTTLS, then no handshake"))
+                return Outcome(False, _("after STARTTLS your client never tried the TLS handshake (the "
+                                        "server saw no TLS alert from it), so no certificate was checked: "
+                                        "wrap the connection with the SSL context "
+                                        "(session.starttls(context) or context.wrap_socket) and let the "
+                                        "check fail"), shown, expected,
+                               _("STARTTLS, then no handshake"))
             if type(got) is str and got.strip()[:1] == "2":
-                return Outcome(False, _("the handshake with this server must fail, so no mail can have been sent; yet your "
-                                         "function reports success: return the server's real reply, or let the error propagate"), shown, _("an error (TLS handshake failed)"), got)
+                return Outcome(False, _("the handshake with this server must fail, so no mail can have "
+                                        "been sent; yet your function reports success: return the "
+                                        "server's real reply, or let the error propagate"), shown,
+                               _("an error (TLS handshake failed)"), got)
             return Outcome(True, "", shown, _("an error (TLS handshake failed)"), got)
 
     return Test(N_("refuses a server with an unknown certificate"), 1, judge)

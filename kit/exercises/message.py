@@ -159,8 +159,9 @@ def _unique_test() -> Test:
                 return Outcome(False, problem, shown, _("two valid messages"), text)
         ids = [str(email.message_from_string(t, policy=email.policy.default)["Message-ID"]) for t in (first, second)]
         ok = ids[0] != ids[1]
-        return Outcome(ok, "" if ok else _("each message needs its own Message-ID, unique world-wide (RFC 5322 §3.6.4): make a new "
-                                            "one per call with email.utils.make_msgid()"),
+        return Outcome(ok, "" if ok else _("each message needs its own Message-ID, unique world-wide (RFC "
+                                           "5322 §3.6.4): make a new one per call with "
+                                           "email.utils.make_msgid()"),
                        shown, _("two different Message-IDs"), ids)
 
     return Test(N_("every message gets its own Message-ID"), 1, judge)

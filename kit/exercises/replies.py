@@ -58,7 +58,10 @@ PARSE_REPLY = register(Exercise(
                 for name, lines in _PARSE_SAMPLES),
 ))
 
-_CODES = [(250, N_("250: OK")), (354, N_("354: after DATA")), (221, N_("221: QUIT")), (421, N_("421: service not available")),
+_CODES = [(250, N_("250: OK")), (354, N_("354: after DATA")), (221, N_("221: QUIT")), (421, N_("421: "
+                                                                                               "service "
+                                                                                               "not "
+                                                                                               "available")),
           (451, N_("451: local error, e.g. greylisting")), (452, N_("452: insufficient system storage")),
           (550, N_("550: mailbox unavailable")), (554, N_("554: transaction failed")),
           (150, N_("150: 1yz is not part of SMTP")), (620, N_("620: no such class"))]

@@ -133,7 +133,8 @@ def _field_test(name: str, value: str, why: dict[str, str]) -> Test:
                 map=', '.join(map(repr, KEYS))), shown, expected, got)
         missing = [k for k in KEYS if k not in got]
         if missing:
-            return Outcome(False, _("missing key {missing!r}; use exactly {map} (None for a clause that is not there)").format(
+            return Outcome(False, _("missing key {missing!r}; use exactly {map} (None for a clause that "
+                                    "is not there)").format(
                 missing=missing[0], map=', '.join(map(repr, KEYS))), shown, expected, got)
         extra = [k for k in got if k not in KEYS]
         if extra:
@@ -293,8 +294,8 @@ def _hops_test(name: str, text: str, options: dict) -> Test:
         order = [(h["from"], h["by"], h["date"]) for h in got]
         expected_order = [(h["from"], h["by"], h["date"]) for h in expected]
         if order != expected_order and order == expected_order[::-1]:
-            return Outcome(False, _("your hops are top-down: every server adds its Received field on top (RFC 5321 §4.4), so "
-                                     "hop 0, the origin, is the bottom-most field"),
+            return Outcome(False, _("your hops are top-down: every server adds its Received field on top "
+                                    "(RFC 5321 §4.4), so hop 0, the origin, is the bottom-most field"),
                            shown, expected, got)
         for i, (e, g) in enumerate(zip(expected, got, strict=True)):
             for key in HOP_KEYS:

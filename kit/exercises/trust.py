@@ -51,7 +51,8 @@ RETRY_CASES = (
         "bounce", max_attempts=MAX_ATTEMPTS)),
     (N_("550 at the first try"), 550, 1, N_("5yz is permanent: do not try again, bounce at once (RFC 5321 §4.2.1)")),
     (N_("554 at the third try"), 554, 3, N_("5yz is permanent whenever it comes: bounce")),
-    (N_("a code only its first digit tells: 471"), 471, 1, N_("unknown codes are read by their first digit (§4.2): 4 = retry")),
+    (N_("a code only its first digit tells: 471"), 471, 1, N_("unknown codes are read by their first "
+                                                              "digit (§4.2): 4 = retry")),
 )
 
 
