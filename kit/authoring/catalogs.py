@@ -53,6 +53,16 @@ def _generated_ids(notebook: Any) -> set[str]:
     return {c.get("id") for c in notebook.cells if is_generated(c)} | set(CELL_IDS.values())
 
 
+def _match(notebook: Any, catalog: Catalog) -> tuple[list[tuple[int, Any, Any]], list[tuple[str, Any, bool]]]:
+    """Per translatable cell (index, cell, its entry or None); and the entries of no such cell
+    as (cell id, entry, whether the id is a generated cell's)."""
+    cells = translatable_cells(notebook)
+    ids = {c.id for _, c in cells}
+    generated = _generated_ids(notebook)
+    matched = [(index, cell, catalog.entries.get(cell.id)) for index, cell in cells]
+    return matched, [(cid, e, cid in generated) for cid, e in catalog.entries.items() if cid not in ids]
+
+
 def translatable_cells(notebook: Any) -> list[tuple[int, Any]]:
     """(index, cell) of every cell a catalog may translate: markdown and code cells with an id,
     not generated."""
@@ -153,10 +163,8 @@ def problems(notebook: Any, name: str, catalog: Catalog) -> list[CatalogProblem]
         return [CatalogProblem(name, "*", "no catalog", f"{catalog.path} not found: run `smtpkit release "
                                "--update-catalogs`")]
     out = []
-    cells = translatable_cells(notebook)
-    ids = {c.id for _, c in cells}
-    for _, cell in cells:
-        entry = catalog.entries.get(cell.id)
+    matched, left = _match(notebook, catalog)
+    for _, cell, entry in matched:
         if entry is None:
             if cell.cell_type == "markdown":
                 out.append(CatalogProblem(name, cell.id, "missing",
@@ -177,12 +185,10 @@ def problems(notebook: Any, name: str, catalog: Catalog) -> list[CatalogProblem]
         elif cell.cell_type == "code" and not same_code(cell.source, entry.msgstr):
             out.append(CatalogProblem(name, cell.id, "code differs", "a translated code cell may change only "
                                       "comments and strings"))
-    generated = _generated_ids(notebook)
-    for cell_id in catalog.entries:
-        if cell_id not in ids:
-            why = ("a navigation cell: generated in each language, not translated" if cell_id in generated
-                   else "no cell has this id any more")
-            out.append(CatalogProblem(name, cell_id, "obsolete", why + "; delete the entry"))
+    for cell_id, _, generated in left:
+        why = "a navigation cell: generated in each language, not translated" if generated \
+            else "no cell has this id any more"
+        out.append(CatalogProblem(name, cell_id, "obsolete", why + "; delete the entry"))
     return out
 
 
@@ -201,10 +207,8 @@ def update(notebook: Any, name: str, catalog: Catalog, lang: str) -> bool:
                        "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit"}
     before = str(po) if catalog.po is not None else None
     ordered = []
-    cells = translatable_cells(notebook)
-    ids = {c.id for _, c in cells}
-    for index, cell in cells:
-        entry = catalog.entries.get(cell.id)
+    matched, left = _match(notebook, catalog)
+    for index, cell, entry in matched:
         if entry is None:
             if cell.cell_type != "markdown":
                 continue
@@ -219,8 +223,7 @@ def update(notebook: Any, name: str, catalog: Catalog, lang: str) -> bool:
             entry.msgid = cell.source
         entry.comment = f"cell {index} ({cell.cell_type})"
         ordered.append(entry)
-    generated = _generated_ids(notebook)
-    gone = [e for cid, e in catalog.entries.items() if cid not in ids and cid not in generated]
+    gone = [entry for _, entry, generated in left if not generated]
     for entry in gone:
         entry.obsolete = True
     po[:] = ordered + gone

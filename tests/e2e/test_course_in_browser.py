@@ -108,6 +108,22 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def jupyter_environment(home: Path, token: str) -> dict[str, str]:
+    """The environment of a JupyterLab of its own below ``home``: its config, runtime, data, user
+    settings (``home/settings``, empty) and workspaces folders, and the token."""
+    config = home / "config"
+    config.mkdir()
+    # window.jupyterapp for the kernel-ready check; no news fetched by the server. The news question
+    # and the update check are switched off by `smtpkit lab` itself: the user settings are empty.
+    (config / "jupyter_lab_config.json").write_text(json.dumps({"LabApp": {
+        "expose_app_in_browser": True, "news_url": None,
+        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
+    return dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_CONFIG_DIR=str(config),
+                JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"),
+                JUPYTER_DATA_DIR=str(home / "data"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     from kit.course.lab import free_port
@@ -117,19 +133,9 @@ def lab(tmp_path_factory):
     notebooks.mkdir()
     for name in [*NOTEBOOKS, MANIFEST]:  # the student notebooks, as released (no outputs), and the record of that
         shutil.copy(ROOT / "notebooks" / name, notebooks / name)
-    config = home / "config"
-    config.mkdir()
-    # window.jupyterapp for the kernel-ready check; no news fetched by the server. The news question
-    # and the update check are switched off by `smtpkit lab` itself: the user settings are empty.
-    (config / "jupyter_lab_config.json").write_text(json.dumps({"LabApp": {
-        "expose_app_in_browser": True, "news_url": None,
-        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
     token = secrets.token_hex(24)
     port = free_port()
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_CONFIG_DIR=str(config),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+    env = jupyter_environment(home, token)
     log_path = home / "smtpkit-lab.log"
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()

@@ -12,14 +12,11 @@ The browser, page and process handling are those of ``test_course_in_browser`` (
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
 from pathlib import Path
 
 import pytest
@@ -28,11 +25,11 @@ from test_course_in_browser import (  # noqa: F401 - fixtures and helpers shared
     PANEL,
     RUN_STATE_JS,
     TIMEOUT_MS,
-    _api,
     _cell_summary,
     _stop,
     browser,
     expect,
+    jupyter_environment,
     page,
     pytestmark,
     shoot,
@@ -45,45 +42,27 @@ NAME = "00_start_here.ipynb"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    from kit.course.lab import free_port
+    from kit.course.lab import free_port, wait_until_serving
 
     home = tmp_path_factory.mktemp("e2e-lab-de")
     (home / "solutions" / "locale" / "de").mkdir(parents=True)
     shutil.copy(ROOT / "solutions" / NAME, home / "solutions" / NAME)
     shutil.copy(ROOT / "solutions" / "locale" / "de" / "00_start_here.po",
                 home / "solutions" / "locale" / "de" / "00_start_here.po")
-    config = home / "config"
-    config.mkdir()
-    (config / "jupyter_lab_config.json").write_text(json.dumps({"LabApp": {
-        "expose_app_in_browser": True, "news_url": None,
-        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
     token = secrets.token_hex(24)
     port = free_port()
     settings = home / "settings"  # the user's own JupyterLab settings: must stay empty
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_CONFIG_DIR=str(config),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTERLAB_SETTINGS_DIR=str(settings),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+    env = jupyter_environment(home, token)
     env.pop("SMTPKIT_LANG", None)
     log_path = home / "smtpkit-lab.log"
     base = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "kit", "lab", "--lang", "de", "--no-browser",
                                  "--port", str(port)],
                                 cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"smtpkit lab exited {proc.returncode}:\n{log_path.read_text()}")
-                try:
-                    if _api(base, token, "/api/status", timeout=2) == 200:
-                        break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    pass
-                if time.monotonic() - started > 60:
-                    raise TimeoutError(f"JupyterLab not ready in 60 s:\n{log_path.read_text()}")
-                time.sleep(0.2)  # polling interval of a condition, not a wait for time to pass
+            if not wait_until_serving(port, proc, timeout=60):  # the kit's own readiness probe
+                raise RuntimeError(f"smtpkit lab --lang de not serving:\n{log_path.read_text()}")
             yield {"base": base, "token": token, "root": home / "notebooks" / "de", "log": log_path,
                    "settings": settings}
         finally:
