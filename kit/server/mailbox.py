@@ -36,8 +36,7 @@ ENVELOPE_LOG = "kit-envelopes.jsonl"
 _parser = BytesParser(policy=email.policy.default)
 #: How long the committer waits for other sessions' messages before one flush (seconds).
 GROUP_COMMIT_WINDOW = 0.002
-_ENVELOPE_FIELDS = ("mail_from", "rcpt_tos", "peer", "helo", "received_at", "queue_id", "mail_options",
-                    "protocol", "rcpt_options")
+_JSON = json.JSONEncoder()  # json.dumps' own default encoder, without its per-call argument checks
 _KEY = re.compile(r"(\d+)\.M(\d+)P\d+Q(\d+)")
 
 
@@ -118,6 +117,7 @@ class Mailbox:
         self._tmp, self._new = str(self.path / "tmp"), str(self.path / "new")
         self._log_path = self.path / ENVELOPE_LOG
         self._log_fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._dir_fds: tuple[int, int] | None = None  # tmp/ and new/, opened at the first delivery
         self._envelopes: dict[str, Envelope] = {}
         self._log_offset = 0
         self._log_lock = threading.Lock()  # readers in several threads (MTA, MDA, notebook) share the offset
@@ -138,22 +138,33 @@ class Mailbox:
         now = time.time()
         return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(self._counter)}.{self._host}"
 
+    def _open_dirs(self) -> tuple[int, int]:
+        flags = os.O_RDONLY | os.O_DIRECTORY
+        return os.open(self._tmp, flags), os.open(self._new, flags)
+
     def _write(self, content: bytes, envelope: Envelope) -> tuple[str, bytes, str]:
-        """Write one message (tmp/ then new/), not yet flushed; return key, log line, path."""
+        """Write one message (tmp/ then new/), not yet flushed; return key, log line, path.
+
+        Four system calls (open, write, close, rename), relative to the folders' descriptors,
+        so the kernel does not walk the Maildir's path twice per message."""
         data = content.replace(b"\r\n", b"\n")  # Maildir files use the local line ending
         key = self._new_key()
-        tmp, new = os.path.join(self._tmp, key), os.path.join(self._new, key)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if self._dir_fds is None:  # the first delivery, or after close() (a restarted server)
+            self._dir_fds = self._open_dirs()
+        tmp_fd, new_fd = self._dir_fds
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=tmp_fd)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            written = os.write(fd, data)
+            if written < len(data):
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        os.rename(tmp, new)
-        record = {name: getattr(envelope, name) for name in _ENVELOPE_FIELDS}
+        os.rename(key, key, src_dir_fd=tmp_fd, dst_dir_fd=new_fd)
+        record = dict(vars(envelope))  # the dataclass's fields, in order
         record["key"] = key
-        return key, (json.dumps(record) + "\n").encode(), new
+        return key, (_JSON.encode(record) + "\n").encode(), f"{self._new}/{key}"
 
     def _log(self, lines: list[bytes]) -> None:
         if self._log_fd is None:  # closed by close(); a restarted server writes again
@@ -165,17 +176,14 @@ class Mailbox:
     def _flush(self, paths: list[str]) -> None:
         if not self.durable or not paths:
             return
-        if _SYNCFS is not None:
-            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                if _SYNCFS(fd) == 0:
-                    return
-            finally:
-                os.close(fd)
+        if self._dir_fds is None:
+            self._dir_fds = self._open_dirs()
+        if _SYNCFS is not None and _SYNCFS(self._dir_fds[1]) == 0:  # any descriptor of the file system
+            return
         for p in paths:
             _fsync_path(p)
         os.fsync(self._log_fd)
-        _fsync_path(self._new, directory=True)
+        os.fsync(self._dir_fds[1])  # new/: the renames
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after each commit (message and envelope on disk), from the
@@ -267,6 +275,10 @@ class Mailbox:
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
+        if self._dir_fds is not None:
+            for fd in self._dir_fds:
+                os.close(fd)
+            self._dir_fds = None
 
     # -- reading ----------------------------------------------------------------------
     def keys(self) -> list[str]:
