@@ -3,6 +3,7 @@ ledger, the room model and its HTML and text views."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -242,7 +243,7 @@ def test_hostile_text_is_harmless_in_the_html_view():
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "&lt;iframe src=javascript:alert(1)&gt;␛]0;pwned␇" in page
     assert "␛[2J␛[31m␇␀\\u202eevil" in page
-    assert "A" * 200 not in page and "[10,000,005 chars]" in page
+    assert "A" * 100 not in page and re.search(r"EHLO A{5,30}… \[10M chars\]<", page)
     assert len(page) < 40_000
     assert "&lt;now&gt;" in page and "x&lt;y &times;2" in page
 
