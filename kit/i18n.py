@@ -69,8 +69,13 @@ def language() -> str:
     for wanted in (_scoped.get(), _chosen, os.environ.get(ENV)):
         lang = _normalise(wanted)
         if lang:
-            return lang if lang == DEFAULT or catalog_path(lang).is_file() else DEFAULT
+            return lang if lang == DEFAULT or _has_catalog(lang) else DEFAULT
     return DEFAULT
+
+
+@cache
+def _has_catalog(lang: str) -> bool:
+    return catalog_path(lang).is_file()
 
 
 def set_language(lang: str | None) -> None:
