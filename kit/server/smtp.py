@@ -53,6 +53,7 @@ _UNKNOWN_COMMAND = re.compile(r'500 Error: command "(.*)" not recognized')
 _NO_ENHANCED = {334, 354}
 
 
+@functools.lru_cache(maxsize=512)  # the same few replies, four or more per message
 def with_enhanced_code(reply: str, *, greeting: bool = False) -> str:
     """Give a reply its RFC 3463 code if it has none (``503 Error`` -> ``503 5.5.1 Error``).
 
