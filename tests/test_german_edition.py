@@ -310,3 +310,11 @@ def test_nav_labels_cover_every_language() -> None:
 
     assert set(nav.LABELS) == set(LANGUAGES)
     assert all(set(words) == set(nav.LABELS["en"]) for words in nav.LABELS.values())
+
+
+def test_the_student_readme_speaks_of_the_german_course_only_when_it_is_in_the_release() -> None:
+    from kit.authoring.student import student_readme
+
+    notebooks = {"01_add.ipynb": json.dumps({"cells": [{"cell_type": "markdown", "source": "# Adding"}]})}
+    assert "smtpkit lab --lang de" in student_readme(notebooks, ">=3.10", ("de",))
+    assert "--lang" not in student_readme(notebooks, ">=3.10")

@@ -91,6 +91,7 @@ def _check(plan: ReleasePlan, langs: list[str], notebooks: Path, root: Path) -> 
         if leaks:
             print("the kit gives exercises' answers away under their names; rename or remove them", file=sys.stderr)
         failed = bool(problems or leaks)
+    english_failed = failed
     for lang in langs:
         if lang == DEFAULT_LANG:
             continue
@@ -114,6 +115,10 @@ def _check(plan: ReleasePlan, langs: list[str], notebooks: Path, root: Path) -> 
                   f"English until their entries in solutions/locale/{lang}/*.po are translated and current "
                   "(expected while the translation is under way)", file=sys.stderr)
         failed = failed or bool(drifted or edition.problems)
+        if not drifted and not edition.problems:
+            print(f"{lang}: in sync, every cell translated", file=sys.stderr)
+    if DEFAULT_LANG in langs and len(langs) > 1 and not english_failed:
+        print(f"{DEFAULT_LANG}: in sync", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -152,9 +152,11 @@ def _title(text: str, name: str) -> str:
     return name
 
 
-def student_readme(notebooks: dict[str, str], requires_python: str | None = None) -> str:
+def student_readme(notebooks: dict[str, str], requires_python: str | None = None,
+                   translations: tuple[str, ...] = ()) -> str:
     """The release's README: how to start (``pip install .`` then ``smtpkit lab``, or ``make lab``),
-    one link per notebook, and where the student's work is kept."""
+    one link per notebook, where the student's work is kept, and for a German translation in the
+    release a German paragraph on ``smtpkit lab --lang de``."""
     python = f"Python {requires_python.lstrip('>=~ ')} or newer" if requires_python else "Python 3"
     rows = "\n".join(f"- [{_title(text, name)}](notebooks/{name})" for name, text in sorted(notebooks.items()))
     return f"""# SMTP course
@@ -185,6 +187,15 @@ Each exercise has a `check(...)` cell that shows right under it what passed, wha
 
 Your answers live in the notebooks in `notebooks/`: save them there (JupyterLab saves on Ctrl-S).
 No command of the course overwrites a notebook you changed.
+""" + (_GERMAN_README if "de" in translations else "")
+
+
+_GERMAN_README = """
+## Auf Deutsch
+
+Der ganze Kurs liegt auch auf Deutsch bei (`notebooks/de/`): `smtpkit lab --lang de` öffnet ihn in
+JupyterLab, dessen Oberfläche dann ebenfalls Deutsch ist. Deine Antworten speicherst du in den
+Notebooks in `notebooks/de/`.
 """
 
 
@@ -272,7 +283,7 @@ def build_student_release(root: Path, dest: Path, *, solutions_dir: Path | None 
         _refuse_leaks(root, texts)
     project = _load_toml(root / "pyproject.toml")
     pyproject = student_pyproject(project)
-    readme = student_readme(notebooks, (project.get("project") or {}).get("requires-python"))
+    readme = student_readme(notebooks, (project.get("project") or {}).get("requires-python"), tuple(translations))
     created = _check_destination(dest)
     done = write_release(dest / "notebooks", notebooks, force=force)  # refuses edited work first
     for lang, texts in translations.items():
