@@ -87,3 +87,13 @@ def test_bad_declarations_are_refused():
         MailWorld(peers=[Peer("mx.x.example", 2525, domains=("example.org",))])
     with pytest.raises(ValueError, match="port"):
         Peer("mx.x.example", 0)
+
+
+def test_the_world_picture_shows_a_foreign_peer():
+    from matplotlib.text import Text
+
+    with MailWorld(peers=[Peer("mx.far.example", 2525, domains=("far.example",))]) as world:
+        texts = " ".join(t.get_text() for t in world.picture().findobj(Text))
+        assert "outside the world" in texts and "mx.far.example" in texts and "127.0.0.1:2525" in texts
+    with MailWorld() as plain:
+        assert "outside the world" not in " ".join(t.get_text() for t in plain.picture().findobj(Text))

@@ -104,8 +104,9 @@ def _arrow(ax, start: tuple[float, float], end: tuple[float, float], label: str 
 def world_picture(world: MailWorld) -> Figure:
     """The world: sites as columns, the DNS on top, the MUA on the left (see module doc)."""
     sites = list(world.sites)
+    peers = list(getattr(world, "peers", ()))
     col_w = 38.0
-    width = 24 + col_w * len(sites)
+    width = 24 + col_w * (len(sites) + (1 if peers else 0))
     fig = _figure(width / 9.0, 7.2)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
@@ -186,7 +187,28 @@ def world_picture(world: MailWorld) -> Figure:
             tx, ty = centres[name]
             _arrow(ax, (sx - 4, sy - 4.6), (tx - 4, ty + 4.6), "bounces (DSN)", colour="#b00020", style="--",
                    size=7, offset=(-8.5, 0))
+    if peers:
+        _foreign_column(ax, world, peers, 24 + col_w * len(sites) + col_w / 2, col_w, centres)
     return fig
+
+
+def _foreign_column(ax, world: MailWorld, peers: list, cx: float, col_w: float,
+                    centres: dict[str, tuple[float, float]]) -> None:
+    """Servers outside the world (`Peer`): one box each, reached over SMTP by the MTAs that
+    send to their domains (or through them, as a smarthost)."""
+    ax.add_patch(_site_patch(cx - col_w / 2 + 1.5, 3, col_w - 3, 58))
+    ax.text(cx, 58.5, "outside the world", ha="center", va="center", fontsize=10.5, fontweight="bold",
+            color="#333333")
+    y = 50.0
+    for peer in peers:
+        mx_of = f"MX of {', '.join(peer.domains)}" if peer.domains else peer.role
+        _box(ax, cx, y, 30, 8.5, f"{peer.name}\n{mx_of}\n-> {peer.address}:{peer.port}", "MX")
+        for site in world.sites:
+            if site.msa and (site.smarthost == peer.name or peer.domains):
+                sx, sy = centres[site.msa]
+                _arrow(ax, (sx + 10, sy + 4.6), (cx - 8, y + 4.6), "SMTP, to a foreign server", colour="#1f5fa8",
+                       size=7, rad=-0.2, label_at=0.5, offset=(0, 8.6))
+        y -= 13
 
 
 def _site_patch(x: float, y: float, w: float, h: float):
