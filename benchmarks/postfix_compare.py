@@ -129,7 +129,7 @@ class Postfix(PostfixPeer):
 
     def stop(self) -> dict:
         stored = self.stored
-        super().stop()
+        super().stop(remove=False)  # the files stay until the run ends (see run_rep)
         return {"stored": stored}
 
 

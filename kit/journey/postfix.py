@@ -110,16 +110,17 @@ class PostfixPeer:
         key.write_bytes(cert.private_key_pem.bytes())
         return str(chain), str(key)
 
-    def stop(self) -> None:
-        """Stop the instance (Postfix polls once a second: this takes 1-2 s) and delete it."""
+    def stop(self, *, remove: bool = True) -> None:
+        """Stop the instance (Postfix polls once a second: this takes 1-2 s) and delete its
+        folder, unless ``remove`` is False (the caller deletes ``root`` later)."""
         if self.dir is None:
             return
         subprocess.run(["bash", str(RECIPE), "stop", str(self.dir)], capture_output=True, text=True, timeout=60)
-        self._remove()
+        self._remove(remove)
 
-    def _remove(self) -> None:
+    def _remove(self, remove: bool = True) -> None:
         for folder in (self.dir, self._certs):
-            if folder is not None:
+            if folder is not None and remove:
                 shutil.rmtree(folder, ignore_errors=True)
         self.dir = self._certs = None
 
