@@ -43,7 +43,8 @@ def write_outputs(report: ClassReport, out: Path) -> dict[str, Path]:
         "results": write_results(report, out / "results.json"),
         "lms": write_lms(report, out / "lms.csv"),
         "gradescope": write_gradescope(report, out / "gradescope"),
-        "feedback": write_feedback(report, out / "feedback"),
+        "feedback": write_feedback(report, out / "feedback",
+                                   report.assignment.lang or "en"),
     }
 
 

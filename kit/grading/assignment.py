@@ -37,6 +37,10 @@ class Assignment:
     hidden_path: str | None = None
     #: The folder of the released notebooks.
     folder: str | None = None
+    #: The released notebooks' language (metadata ``kit.lang``; None for English): the
+    #: language of the checks' messages and the feedback pages. Read from the instructor's
+    #: release, never from a student's file.
+    lang: str | None = None
 
     @property
     def order(self) -> list[str]:
@@ -90,6 +94,7 @@ def load_assignment(notebooks_dir: Path, hidden: Path | None = None,
     notebooks: list[AssignedNotebook] = []
     exercises: dict[str, Exercise] = {}
     warnings: list[str] = []
+    langs: set[str | None] = set()
     paths = sorted(notebooks_dir.glob("*.ipynb"))
     if only:
         keep = set(chosen([p.name for p in paths], only))
@@ -98,6 +103,7 @@ def load_assignment(notebooks_dir: Path, hidden: Path | None = None,
         released = read_submission(path)
         if released.error:
             raise GradingError(f"{path}: {released.error}")
+        langs.add(released.lang)
         ids: list[str] = []
         for exercise_id in released.exercise_ids:
             if exercise_id in exercises:
@@ -116,7 +122,12 @@ def load_assignment(notebooks_dir: Path, hidden: Path | None = None,
     if not notebooks:
         raise GradingError(f"no notebook in {notebooks_dir} has an exercise cell "
                            '(cell metadata {"kit": {"exercise": "<id>"}})')
-    assignment = Assignment(notebooks, exercises, warnings, folder=str(notebooks_dir.resolve()))
+    if len(langs) > 1:
+        warnings.append("the released notebooks are in more than one language; feedback in "
+                        "English")
+    lang = next(iter(langs)) if len(langs) == 1 else None
+    assignment = Assignment(notebooks, exercises, warnings, folder=str(notebooks_dir.resolve()),
+                            lang=lang)
     if hidden is not None:
         _attach_hidden(assignment, Path(hidden), registry)
     return assignment

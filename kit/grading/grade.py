@@ -115,7 +115,7 @@ class _Job:
 
 
 async def grade_notebook(file: StudentNotebook, exercises: list[Exercise], limits: Limits,
-                         sandbox: Sandbox | None = None
+                         sandbox: Sandbox | None = None, lang: str | None = None
                          ) -> tuple[dict[str, tuple[CheckResult, float]], str, str, list[str], int]:
     """Run one notebook and judge ``exercises`` on it.
 
@@ -126,7 +126,7 @@ async def grade_notebook(file: StudentNotebook, exercises: list[Exercise], limit
     snapshots = exercise_cells(file.cells, {e.id: e.function for e in exercises})
     async with KernelSession(file.cells, limits, snapshots, sandbox) as session:
         await session.run()
-        results = await judge_in_thread(session, exercises)
+        results = await judge_in_thread(session, exercises, lang)
     status, reason = notebook_status(session.problems, session.expired, limits.notebook_timeout)
     if not session.started_once and not session.expired:
         status, reason = "error", (session.problems[0].text if session.problems
@@ -143,7 +143,8 @@ def _run_job(job: _Job, plan: RunPlan
     started = time.monotonic()
     try:
         results, status, reason, problems, kernels = asyncio.run(
-            grade_notebook(job.file, exercises, plan.limits, plan.sandbox))
+            grade_notebook(job.file, exercises, plan.limits, plan.sandbox,
+                           plan.assignment.lang or "en"))
     except Exception as exc:  # a bug of ours: this notebook, never the batch
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         message = f"the grader failed on this notebook ({detail}); please tell your instructor"

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..exercises import Case, CheckResult, Exercise, NotAttempted, TestResult, run_exercise
 from ..exercises._values import normalise
+from ..i18n import using
 from ..server.controller import sockets_from
 from .kernel import KernelSession
 from .remote import AnswerCellFailed, KernelDied
@@ -189,9 +190,11 @@ def judge_exercises(session: KernelSession, loop: asyncio.AbstractEventLoop,
     return results
 
 
-async def judge_in_thread(session: KernelSession, exercises: list[Exercise]
-                          ) -> dict[str, tuple[CheckResult, float]]:
-    """Run ``judge_exercises`` in a fresh thread while this event loop serves its calls."""
+async def judge_in_thread(session: KernelSession, exercises: list[Exercise],
+                          lang: str | None = None) -> dict[str, tuple[CheckResult, float]]:
+    """Run ``judge_exercises`` in a fresh thread while this event loop serves its calls; the
+    checks' messages are in ``lang`` (the assignment's language; a thread does not inherit
+    the caller's choice, so it is set in the thread)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future = loop.create_future()
 
@@ -201,7 +204,8 @@ async def judge_in_thread(session: KernelSession, exercises: list[Exercise]
 
     def work() -> None:
         try:
-            value = judge_exercises(session, loop, exercises)
+            with using(lang):
+                value = judge_exercises(session, loop, exercises)
         except BaseException as exc:  # handed to the event loop's side
             loop.call_soon_threadsafe(deliver, done.set_exception, exc)
         else:
