@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit.protocol.data import LINE_TOO_LONG, TOO_MUCH_DATA, DataReader
+from kit.protocol.data import LINE_TOO_LONG, TOO_MUCH_DATA, ChunkReader, DataReader
 
 
 def line_model(stream: bytes, max_size: int | None, max_line: int) -> tuple[str | None, bytes, int] | None:
@@ -167,3 +167,50 @@ def test_unended_stream_never_ends(stream):
     assert line_model(stream, None, 1001) is None
     assert run([stream]) is None
     assert run([bytes([b]) for b in stream[:300]]) is None
+
+
+# -- ChunkReader (BDAT, RFC 3030 §2) ---------------------------------------------------------------
+
+
+def test_chunk_takes_exactly_its_size_whatever_the_octets():
+    reader = ChunkReader(7)
+    assert reader.feed(b".\r\n") == -1
+    assert reader.feed(b"ab\r\n.\r\nBDAT 1 LAST\r\n") == 4  # 3 + 4 = 7; the rest is the next command
+    assert (reader.done, reader.content) == (True, b".\r\nab\r\n")
+    with pytest.raises(ValueError, match="already ended"):
+        reader.feed(b"x")
+
+
+def test_empty_chunk_is_done_at_once():
+    assert ChunkReader(0).done and ChunkReader(0).content == b""
+    with pytest.raises(ValueError):
+        ChunkReader(-1)
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(0, 400), max_size=6), st.integers(0, 300),
+       st.one_of(st.none(), st.integers(-5, 400)))
+def test_chunk_in_any_blocks(data, points, size, keep):
+    size = min(size, len(data))
+    reader = ChunkReader(size, keep=keep)
+    taken, rest = 0, None
+    for block in cut(data, points):
+        if reader.done:
+            break
+        end = reader.feed(block)
+        if end >= 0:
+            rest = block[end:]
+        taken += len(block) if end < 0 else end
+    if size == 0:
+        assert reader.done and reader.content == b""
+        return
+    assert reader.done and taken == size
+    kept = size if keep is None else max(min(keep, size), 0)
+    assert reader.content == data[:kept]
+    assert data[size:].startswith(rest)
+
+
+def test_a_huge_announced_chunk_costs_no_memory_beyond_keep():
+    reader = ChunkReader(50_000_000, keep=1000)
+    for _ in range(100):
+        reader.feed(b"z" * 65536)
+    assert sum(map(len, reader._parts)) == 1000

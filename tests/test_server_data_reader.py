@@ -161,3 +161,28 @@ def test_a_100_kb_message_in_many_segments_is_stored_byte_for_byte(servers):
         lines = body.split(b"\r\n")[:-1]
         expected = b"".join((ln[1:] if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
         assert _lab_content(big, n) == expected.replace(b"\r\n", b"\n")
+
+
+def test_a_bdat_chunk_over_the_limit_is_read_refused_and_the_session_goes_on(servers):
+    """RFC 3030 §2: the chunk's octets are read whatever the answer; beyond the limit they are
+    only counted (the server keeps at most the room left, not the 2 MB announced)."""
+    _, _, lab = servers
+    n = len(lab.mailbox)
+    c = RawClient(lab.host, lab.port)
+    try:
+        assert c.reply().startswith("220")
+        assert c.cmd("EHLO client.example").startswith("250")
+        assert c.cmd("MAIL FROM:<a@client.example>").startswith("250")
+        assert c.cmd("RCPT TO:<bob@example.test>").startswith("250")
+        chunk = (b"x" * 998 + b"\r\n") * 2000
+        c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk + b"NOOP\r\n")
+        assert c.reply() == "552 5.3.4 Error: message file too big"
+        assert c.reply() == "250 2.0.0 Ok"  # the NOOP after the chunk is a command again
+        assert c.cmd("MAIL FROM:<a@client.example>").startswith("250")
+        assert c.cmd("RCPT TO:<bob@example.test>").startswith("250")
+        c.send(b"BDAT 5\r\nHi\r\nxBDAT 0 LAST\r\n")
+        assert c.reply() == "250 2.0.0 5 octets received"
+        assert c.reply().startswith("250 2.0.0 Ok: queued as")
+    finally:
+        c.close()
+    assert _lab_content(lab, n) == b"Hi\nx"

@@ -182,3 +182,42 @@ class DataReader:
         if data[:1] == b".":
             data = data[1:]
         return data.replace(b"\r\n.", b"\r\n")
+
+
+class ChunkReader:
+    """A BDAT chunk (RFC 3030 §2): exactly ``size`` octets after the command line, whatever they
+    are (a dot or CRLF means nothing here). Fed like `DataReader`; keeps at most ``keep`` octets
+    (the room left under the message size limit: a client may announce up to 999,999,999), so
+    that a chunk too big for the server costs it no memory, only the reading."""
+
+    def __init__(self, size: int, *, keep: int | None = None) -> None:
+        if size < 0:
+            raise ValueError("a chunk size is 0 or more octets")
+        self.size = size
+        self.keep = size if keep is None else max(min(keep, size), 0)
+        #: True once all ``size`` octets have been read (at once for ``BDAT 0``).
+        self.done = size == 0
+        self._left = size
+        self._parts: list[bytes] = []
+        self._kept = 0
+
+    def feed(self, block: bytes) -> int:
+        """Take the next octets; -1 while the chunk goes on, else how many of ``block`` it took."""
+        if self.done:
+            raise ValueError("the chunk has already ended")
+        take = min(self._left, len(block))
+        room = self.keep - self._kept
+        if room > 0:
+            piece = block[:min(take, room)] if min(take, room) < len(block) else block
+            self._parts.append(piece)
+            self._kept += len(piece)
+        self._left -= take
+        if self._left:
+            return -1
+        self.done = True
+        return take
+
+    @property
+    def content(self) -> bytes:
+        """The octets kept: the whole chunk unless it was larger than ``keep``."""
+        return b"".join(self._parts)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, syntax
 
 from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_bdat, parse_command, split_enhanced
-from ..protocol.data import LINE_TOO_LONG, DataReader
+from ..protocol.data import LINE_TOO_LONG, ChunkReader, DataReader
 from .behaviours import STAGES, Behaviour
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class LabSMTP(SMTP):
         self._bdat_chunks: list[bytes] | None = None
         self._bdat_size = 0
         # DATA in progress: the block reader that data_received feeds, and who waits for it
-        self._data_reader: tuple[DataReader, asyncio.Future] | None = None
+        self._data_reader: tuple[DataReader | ChunkReader, asyncio.Future] | None = None
 
     # -- construction, once per server instead of once per connection ------------------------
     def _init_from_template(self, handler, lab: LabState, kwargs: dict) -> None:
@@ -602,10 +602,13 @@ class LabSMTP(SMTP):
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
 
-    async def _read_data(self, reader: DataReader) -> None:
-        """Wait until ``reader`` has the whole data. From now on `data_received` hands each block
-        to it; octets the stream reader already holds (sent before the 354) come first, and what
-        follows the final dot goes back to the stream reader as the next commands."""
+    async def _read_data(self, reader: DataReader | ChunkReader) -> None:
+        """Wait until ``reader`` has the whole data (DATA's, or a BDAT chunk). Meanwhile
+        `data_received` hands each block to it; octets the stream reader already holds (sent
+        before the 354, or with the BDAT line) come first, and what follows the end goes back to
+        the stream reader as the next commands."""
+        if reader.done:  # BDAT 0
+            return
         waiter = self.loop.create_future()
         self._data_reader = (reader, waiter)
         try:
@@ -614,7 +617,7 @@ class LabSMTP(SMTP):
                 self._feed_data_reader(await self._reader.read(pending))
             if not waiter.done():
                 await waiter
-        except asyncio.CancelledError:  # the connection closed during DATA (aiosmtpd does the same)
+        except asyncio.CancelledError:  # the connection closed meanwhile (aiosmtpd does the same)
             self._writer.close()
             raise
         finally:
@@ -638,10 +641,12 @@ class LabSMTP(SMTP):
         except ProtocolError as exc:
             await self.push(exc.reply)
             return
-        try:  # the chunk is read whatever the answer will be, or its octets would pass for commands
-            chunk = await self._reader.readexactly(size)
-        except asyncio.IncompleteReadError:
-            return  # the client went away mid-chunk
+        # The chunk is read whatever the answer will be, or its octets would pass for commands;
+        # beyond the size limit it is only counted (the answer is 552 then).
+        room = self.data_size_limit - self._bdat_size if self.data_size_limit else None
+        reader = ChunkReader(size, keep=room)
+        await self._read_data(reader)
+        chunk = reader.content
         if await self.check_helo_needed() or await self.check_auth_needed("BDAT"):
             return
         if not self.envelope.rcpt_tos:
