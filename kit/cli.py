@@ -21,6 +21,7 @@ COMMANDS = {
     "hub": ("kit.hub.command", "a class on one JupyterHub: accounts, release, collect, feedback"),
     "nav": ("kit.course.nav", "update the notebooks' table of contents and previous/next links"),
     "classroom": ("kit.classroom.command", "one lab server for the whole class, the room live in the console"),
+    "present": ("kit.present.command", "the seminar as a slideshow in JupyterLab, or as offline HTML slides"),
 }
 
 
