@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import HubError
+from .limits import Limits
 from .roster import Student
 from .state import HubState
 
@@ -46,13 +47,20 @@ def _run(cmd: list[str]) -> None:
         raise HubError(f"{' '.join(cmd)} failed: {done.stderr.strip() or done.returncode}")
 
 
-def _ensure_group() -> None:
-    try:
-        import grp
+def _ensure_group(state: HubState) -> None:
+    """The students' group; made (and recorded, to be removed with the last account) if missing."""
+    import grp
 
+    try:
         grp.getgrnam(GROUP)
     except KeyError:
         _run([_tool("groupadd"), "--system", GROUP])
+        (state.root / "group-created").write_text(GROUP + "\n")
+
+
+def _comment(display: str) -> str:
+    """The GECOS field: no ``:`` (the passwd separator), ``,`` or control characters."""
+    return "".join(c if c.isprintable() and c not in ":," else " " for c in display)[:100]
 
 
 def create_accounts(students: list[Student], state: HubState, homes: Path) -> list[str]:
@@ -71,7 +79,7 @@ def create_accounts(students: list[Student], state: HubState, homes: Path) -> li
     if clashes:
         raise HubError("these accounts exist already and were not created by smtpkit hub: "
                        + ", ".join(clashes) + " (choose a --prefix, or remove them yourself)")
-    _ensure_group()
+    _ensure_group(state)
     homes.mkdir(parents=True, exist_ok=True)
     made = []
     for student in students:
@@ -79,7 +87,7 @@ def create_accounts(students: list[Student], state: HubState, homes: Path) -> li
             continue
         home = homes / student.account
         _run([_tool("useradd"), "--create-home", "--home-dir", str(home), "--gid", GROUP,
-              "--shell", "/usr/sbin/nologin", "--comment", f"smtpkit hub: {student.display}"[:200],
+              "--shell", "/usr/sbin/nologin", "--comment", _comment(f"smtpkit hub - {student.display}"),
               "--key", "UMASK=077", student.account])
         os.chmod(home, 0o700)
         entry = pwd.getpwnam(student.account)
@@ -88,6 +96,20 @@ def create_accounts(students: list[Student], state: HubState, homes: Path) -> li
         state.save_accounts(known)  # after each: a failure later still leaves a true record
         made.append(student.account)
     return made
+
+
+def _remove_cgroups(account: str) -> None:
+    """The student's cgroups, once their last process has gone (a hub killed before it could)."""
+    import time
+
+    from .limits import StudentCgroup, cgroups_available
+
+    cgroup = StudentCgroup(account, Limits(), cgroups_available())
+    for _ in range(50):
+        cgroup.remove()
+        if not any(os.path.exists(f) for f in cgroup.folders):
+            return
+        time.sleep(0.1)
 
 
 def remove_accounts(state: HubState) -> list[str]:
@@ -107,8 +129,13 @@ def remove_accounts(state: HubState) -> list[str]:
         subprocess.run([shutil.which("pkill") or "/usr/bin/pkill", "-KILL", "-U", str(entry.pw_uid)],
                        capture_output=True, check=False, timeout=30)
         _run([_tool("userdel"), "--remove", name])
+        _remove_cgroups(name)
         removed.append(name)
     for name in removed:
         known.pop(name, None)
     state.save_accounts(known)
+    marker = state.root / "group-created"
+    if not known and marker.exists():
+        subprocess.run([_tool("groupdel"), GROUP], capture_output=True, check=False, timeout=60)
+        marker.unlink()
     return removed

@@ -107,7 +107,8 @@ def apply(c: Any, settings_file: str) -> None:
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90
     c.Spawner.args = ["--LabApp.news_url=None",
-                      "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+                      "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                      "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp: the hub's browser test
     c.Spawner.environment = {
         "PYTHONPATH": str(state / "release"),
         "SMTPKIT_LANG": s["lang"],

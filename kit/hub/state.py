@@ -7,11 +7,11 @@
     STATE/hub.json             the hub's settings, read by jupyterhub_config.py
     STATE/jupyterhub_config.py two lines: apply hub.json
     STATE/release/             the student release (kit without the reference solutions + notebooks)
-    STATE/python/              what students' servers put first on their Python path
+    STATE/env/                 the students' Python environment (`runtime`)
     STATE/hub.pid              the running hub's process id
     STATE/secrets/             JupyterHub's database and cookie secret (0700)
 
-The folder itself is readable by everyone (students' servers read ``release/`` and ``python/``);
+The folder itself is readable by everyone (students' servers read ``release/`` and ``env/``);
 what is secret lies in 0600 files or the 0700 ``secrets/``.
 """
 
@@ -58,10 +58,6 @@ class HubState:
     @property
     def release(self) -> Path:
         return self.root / "release"
-
-    @property
-    def python(self) -> Path:
-        return self.root / "python"
 
     @property
     def settings_file(self) -> Path:
