@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..notebook_file import DEFAULT_LANG
+from ..notebook_file import DEFAULT_LANG, parse
 from .errors import AuthoringError
 from .leaks import audit, describe_leak, expected_problems, ignore_grader_only, static_leaks
 from .markers import has_markers
@@ -140,7 +140,7 @@ def student_pyproject(project: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- #
 def _title(text: str, name: str) -> str:
     try:
-        cells = json.loads(text)["cells"]
+        cells = parse(text)["cells"]
     except (ValueError, KeyError, TypeError):
         return name
     for cell in cells:
@@ -204,7 +204,7 @@ Notebooks in `notebooks/de/`.
 # --------------------------------------------------------------------------- #
 def _refuse_leaks(root: Path, notebooks: dict[str, str]) -> None:
     for name, text in notebooks.items():
-        cells = json.loads(text)["cells"]
+        cells = parse(text)["cells"]
         if any(c["cell_type"] == "code" and has_markers("".join(c["source"]) if isinstance(c["source"], list)
                                                        else c["source"]) for c in cells):
             raise AuthoringError(f"{name} would still contain solution markers; refusing to release it")

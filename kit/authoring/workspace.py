@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..notebook_file import parse
+
 __all__ = ["MANIFEST", "BACKUPS", "Plan", "plan", "content_key", "read_manifest", "write_manifest",
            "back_up", "digest", "is_release_copy"]
 
@@ -57,8 +59,7 @@ def content_key(data: bytes | str) -> str | None:
     """A digest of what a person can have written into a notebook: per cell its type, source,
     attachments and outputs. None when ``data`` is not a notebook (treat it as edited)."""
     try:
-        notebook = json.loads(data)
-        cells = notebook["cells"]
+        cells = parse(data)["cells"]
         key = [[cell["cell_type"], _text(cell.get("source")), cell.get("attachments") or {},
                 [_output(o) for o in cell.get("outputs") or []]] for cell in cells]
     except (ValueError, KeyError, TypeError, AttributeError):
