@@ -61,7 +61,8 @@ def _session(s: SessionView, lines: int) -> str:
     head = (f'<div style="font-weight:bold;white-space:nowrap;overflow:hidden;text-overflow:ellipsis">'
             f'#{s.id} {_e(_cut(s.who, 24))} <span style="color:{NOTE_COLOUR};font-weight:normal">'
             f'{_e(s.peer.rsplit(":", 1)[0])} &middot; {state}{mails}</span></div>')
-    shown = s.exchanges[-lines:]
+    talk = [ex for ex in s.exchanges if ex.verb != "(connect)"]  # the greeting only while nothing else came
+    shown = (talk or list(s.exchanges))[-lines:]
     more = ""
     notes = "".join(f'<div style="color:{NOTE_COLOUR}">=== {_e(_cut(n))}</div>' for n in s.notes[-1:])
     body = "".join(_exchange(ex) for ex in shown)
@@ -118,7 +119,8 @@ def render_html(snapshot: RoomSnapshot, status: RoomStatus | None = None, *, fon
     right = (_section("First to deliver", board or "nobody yet")
              + _section("Mails that made it", mail_rows or "none yet")
              + _section("Most common mistakes", mistake_rows or "none yet"))
-    notes = "".join(f'<div style="color:{NOTE_COLOUR};{_ROW}">=== {_e(n)}</div>' for n in snapshot.notes[-1:])
+    latest = [n for n in snapshot.notes if not n.startswith("behaviour")][-1:]  # behaviours: in the header
+    notes = "".join(f'<div style="color:{NOTE_COLOUR};{_ROW}">=== {_e(n)}</div>' for n in latest)
     return (f'<div class="kit-classroom" data-version="{snapshot.version}" '
             f'style="font-family:sans-serif;font-size:{int(font_px)}px;line-height:1.25">'
             f"{_header(snapshot, status)}{notes}"

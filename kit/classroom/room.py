@@ -48,6 +48,8 @@ def describe(rule: Behaviour) -> str:
     if rule.disconnect:
         what = f"{what}, then hang up" if what else "hang up"
     who = f" for {rule.recipient}" if rule.recipient else ""
+    for name in ("{recipient}", "{sender}", "{host}"):  # filled in per session: not known here
+        what = what.replace(name, "…")
     return f"{rule.stage}{who} -> {what}"
 
 
