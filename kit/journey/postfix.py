@@ -33,8 +33,9 @@ from .topology import Peer
 
 __all__ = ["PostfixPeer", "RECIPE", "unavailable", "free_port", "INSTALL_HINT"]
 
-#: The recipe script; ``SMTPKIT_POSTFIX_PEER`` names another copy.
-RECIPE = Path(os.environ.get("SMTPKIT_POSTFIX_PEER", "/work/shared/recipes/postfix-peer/postfix_peer.sh"))
+#: The recipe script (the course's proven postfix-peer recipe, shipped with the kit);
+#: ``SMTPKIT_POSTFIX_PEER`` names another copy.
+RECIPE = Path(os.environ.get("SMTPKIT_POSTFIX_PEER", Path(__file__).with_name("postfix_peer.sh")))
 INSTALL_HINT = ('echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections '
                 "&& apt-get install -y postfix   (as root; nothing then listens on port 25)")
 
