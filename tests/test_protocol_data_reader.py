@@ -214,3 +214,17 @@ def test_a_huge_announced_chunk_costs_no_memory_beyond_keep():
     for _ in range(100):
         reader.feed(b"z" * 65536)
     assert sum(map(len, reader._parts)) == 1000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 1200), min_size=1, max_size=30), st.sampled_from([3, 4, 80, 1001]),
+       st.binary(max_size=3))
+def test_the_window_check_never_misses_a_long_line(lengths, max_line, filler):
+    from kit.protocol.data import _may_have_long_line
+
+    fill = (filler.replace(b"\r", b"a").replace(b"\n", b"b") or b"y") * 1200
+    lines = b"".join(fill[:n] + b"\r\n" for n in lengths)
+    if max(lengths) + 2 > max_line:
+        assert _may_have_long_line(lines, max_line)
+    if max_line == 1001 and max(lengths) < 498:
+        assert not _may_have_long_line(lines, max_line)  # ordinary mail takes the fast path
