@@ -272,3 +272,15 @@ def test_the_event_log_is_bounded_and_says_what_it_dropped():
     feed_session(model, 1, [("server", "220 hi")] + [("client", "NOOP"), ("server", "250 ok")] * 3000)
     events, dropped = model.events_since(0)
     assert len(events) == 2000 and dropped == model.version - 2000
+
+
+def test_a_recorded_room_can_be_replayed_without_a_server():
+    from kit.transcript import Transcript
+
+    recorded = Transcript(peer="10.0.0.9:5000")
+    recorded.add("info", "connection from 10.0.0.9:5000")
+    for direction, text in DELIVERY[:-1]:
+        recorded.add(direction, text)
+    recorded.add("info", "connection closed")
+    snap = RoomModel().replay([recorded]).snapshot()
+    assert snap.total_mails == 1 and snap.sessions[0].who == "alice" and snap.active_sessions == 0

@@ -22,10 +22,11 @@ import collections
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..protocol import ProtocolError, parse_command
-from ..transcript import BARE_LF_NOTE
+from ..transcript import BARE_LF_NOTE, Transcript
 from .text import visible
 
 #: Bounds: sessions kept, exchanges kept per session, mails listed, places on the board.
@@ -213,6 +214,14 @@ class RoomModel:
                 self._server(live, text, when)
             else:
                 self._info(live, text, when)
+
+    def replay(self, transcripts: Iterable[Transcript]) -> RoomModel:
+        """Feed whole recorded sessions (e.g. ``server.transcripts``), in order; returns self.
+        A slide without a running server can show a room this way."""
+        for transcript in transcripts:
+            for line in transcript.lines:
+                self.feed(transcript.session_id, transcript.peer, line.direction, line.text, line.time)
+        return self
 
     def note(self, text: str) -> None:
         """A note of the room itself (a behaviour switched, the time limit)."""
