@@ -318,3 +318,21 @@ def test_the_student_readme_speaks_of_the_german_course_only_when_it_is_in_the_r
     notebooks = {"01_add.ipynb": json.dumps({"cells": [{"cell_type": "markdown", "source": "# Adding"}]})}
     assert "smtpkit lab --lang de" in student_readme(notebooks, ">=3.10", ("de",))
     assert "--lang" not in student_readme(notebooks, ">=3.10")
+
+
+def test_lab_reads_and_renders_the_course_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`smtpkit lab --release` used to render every solution two or three times (release, drift,
+    missing ones) and once more to trust them; now one plan serves all of it."""
+    from nbformat.sign import NotebookNotary
+
+    from kit.authoring import plan as plan_module
+
+    _run("--update-catalogs", "--lang", "de")
+    reads = []
+    real = plan_module.read_notebook
+    monkeypatch.setattr(plan_module, "read_notebook", lambda path: reads.append(path.name) or real(path))
+    course = lab.prepare_notebooks(lab.find_course(lang="de", cwd=project), release_all=True)
+    assert course.written == ["01_add.ipynb"] and course.untranslated == 2
+    notary = NotebookNotary(data_dir=str(project / "jupyter-data"))
+    assert lab.trust_course(course, notary) == ["01_add.ipynb"]
+    assert reads == ["01_add.ipynb"]
