@@ -209,3 +209,36 @@ def test_lab_server_refuses_other_users_when_owner_only(monkeypatch):
     monkeypatch.delenv(ENV)
     with LabServer() as server:
         assert as_nobody(server.port).startswith("b'220 ")
+
+
+# --------------------------------------------------------------------------- the container's start hook
+def test_container_start_hook_copies_the_course_without_overwriting(tmp_path):
+    """deploy/hub/start-course.sh (the Docker image's before-notebook hook): the chosen language's
+    notebooks into ~/smtp-course, a student's file and a planted link kept as they are."""
+    course = tmp_path / "opt"
+    (course / "notebooks" / "de").mkdir(parents=True)
+    (course / "notebooks" / "00_start_here.ipynb").write_text("en")
+    (course / "notebooks" / "01_x.ipynb").write_text("en")
+    (course / "notebooks" / "de" / "00_start_here.ipynb").write_text("de")
+    home = tmp_path / "home"
+    (home / "smtp-course").mkdir(parents=True)
+    (home / "smtp-course" / "01_x.ipynb").write_text("my work")
+    hook = ROOT / "deploy" / "hub" / "start-course.sh"
+
+    def run(lang: str) -> None:
+        subprocess.run(["bash", str(hook)], check=True, timeout=30,
+                       env={"HOME": str(home), "SMTPKIT_COURSE": str(course), "SMTPKIT_LANG": lang,
+                            "PATH": os.environ["PATH"]})
+
+    run("en")
+    assert (home / "smtp-course" / "00_start_here.ipynb").read_text() == "en"
+    assert (home / "smtp-course" / "01_x.ipynb").read_text() == "my work"
+    (home / "smtp-course" / "00_start_here.ipynb").unlink()
+    run("de")
+    assert (home / "smtp-course" / "00_start_here.ipynb").read_text() == "de"
+    linked = tmp_path / "home2"
+    linked.mkdir()
+    (linked / "smtp-course").symlink_to(tmp_path / "elsewhere")
+    subprocess.run(["bash", str(hook)], check=True, timeout=30,
+                   env={"HOME": str(linked), "SMTPKIT_COURSE": str(course), "PATH": os.environ["PATH"]})
+    assert not (tmp_path / "elsewhere").exists()
