@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import os
 import re
 import shutil
 import smtplib
@@ -387,6 +388,28 @@ def test_the_room_stops_at_its_time_limit():
             room.start()
     finally:
         room.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/proc/net/tcp").exists(),
+                    reason="needs root (to connect as another user) and Linux's /proc/net/tcp")
+def test_the_room_serves_other_users_where_lab_servers_are_owner_only(monkeypatch):
+    """On a hub every notebook server has SMTPKIT_LAB_OWNER_ONLY=1: a student's lab server then
+    drops other users' connections. The classroom server is for the other users."""
+    monkeypatch.setenv("SMTPKIT_LAB_OWNER_ONLY", "1")
+    probe = ("import socket, sys; s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10); "
+             "print(s.recv(200).decode() or 'closed')")
+
+    def greeting_for_nobody(port: int) -> str:
+        run = subprocess.run(["/usr/bin/python3", "-c", probe, str(port)], user="nobody", capture_output=True,
+                             text=True, timeout=30, cwd="/", env={"PATH": "/usr/bin:/bin"})
+        return run.stdout + run.stderr
+
+    from kit.server import LabServer
+
+    with LabServer() as lab:  # the guard is really on: another user's connection is dropped
+        assert "220 " not in greeting_for_nobody(lab.port)
+    with Room(port=0) as room:
+        assert greeting_for_nobody(room.port).startswith("220 mx.class.test")
 
 
 def test_a_room_refuses_every_interface_by_construction():
