@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from ..notebook_instance import NotebookInstance
-from ..server import Behaviour
+from ..server import Behaviour, Mailbox
 from .html_view import render_html
 from .limits import Limits
 from .listen import check_listen
@@ -131,7 +131,8 @@ class Room:
         return self.server.port
 
     @property
-    def mailbox(self):
+    def mailbox(self) -> Mailbox:
+        """Where the mails that made it are (a Maildir)."""
         return self.server.mailbox
 
     @property
