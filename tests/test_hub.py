@@ -157,6 +157,13 @@ def _listening_ports(uid: int) -> list[int]:
     return sorted(set(ports))
 
 
+def _owner(path: Path) -> int | None:
+    try:
+        return path.stat().st_uid
+    except OSError:
+        return None
+
+
 def _lab_server_ports(uid: int) -> list[int]:
     """The student's listening ports that greet like an SMTP server (root may connect to any)."""
     found = []
@@ -210,6 +217,13 @@ _OUTPUTS = """() => {
   }
   return out.join('\\n');
 }"""
+_SHOW_CHECK = """async () => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().startsWith('check("demo.add", add)'));
+  nb.activeCellIndex = i;
+  await nb.scrollToItem(i - 1, 'start');
+  return i;
+}"""
 _WRITE_ADD = """() => {
   const cells = window.jupyterapp.shell.currentWidget.content.widgets;
   const cell = cells.find(c => { const kit = c.model.getMetadata('kit'); return kit && kit.exercise === 'demo.add'; });
@@ -261,12 +275,22 @@ def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
                 assert "accepted: True" in text and "STDERR:" not in text and "ERROR:" not in text, text
             assert re.search(r"passed \S+ of \S+ points", text_a), text_a[-3000:]
             assert re.search(r"not.attempted \S+ of \S+ points", text_b), text_b[-3000:]
-            page_a.locator(f"{PANEL} .jp-CodeCell").nth(1).scroll_into_view_if_needed()
+            page_a.evaluate(_SHOW_CHECK)  # the picture: Ann's check of `add`, with its feedback
+            page_a.wait_for_selector(f"{PANEL} .jp-Cell.jp-mod-active .jp-OutputArea-output", state="visible")
+            page_a.wait_for_timeout(500)  # let the scrolled cells paint
             _shoot(page_a, "hub_student_lab.png")
             context_a.close()
             context_b.close()
         finally:
             browser.close()
+
+    # Each student's server and kernels are in their own cgroup; the idle culler runs.
+    for name in (ann, ben):
+        pids = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid[name]]
+        groups = {Path(f"/proc/{pid}/cgroup").read_text() for pid in pids if Path(f"/proc/{pid}").exists()}
+        assert groups and all(f"smtpkit-hub-{name}" in g for g in groups), groups
+    log = (hub["state"] / "hub.log").read_text()
+    assert "Starting service 'idle-culler'" in log and f"smtpkit: {ann} limited to memory 1536 MB" in log
 
     # Two students, two lab servers; each refuses the other student and serves its owner.
     ports = {name: _lab_server_ports(uid[name]) for name in (ann, ben)}

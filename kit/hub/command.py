@@ -177,7 +177,7 @@ def _print_slips(fresh: dict[str, str], display: dict[str, str], url: str) -> No
 
 def _start(args: argparse.Namespace) -> int:
     from .accounts import create_accounts, require_root
-    from .config import config_text, settings
+    from .config import config_text, settings, write_lab_defaults
     from .homes import release_into_home
     from .process import hub_url, launch, wait_until_serving
     from .roster import RosterError, read_roster
@@ -213,6 +213,7 @@ def _start(args: argparse.Namespace) -> int:
     config["singleuser"] = str(env.parent / "jupyterhub-singleuser")
     state.save_settings(config)
     state.config_file.write_text(config_text(state.settings_file), encoding="utf-8")
+    write_lab_defaults(state.root, args.lang)
     url = hub_url(config["ip"], args.port, tls)
     answers = _answers_warning(root)
     for warning in [*warnings, *([answers] if answers else [])]:

@@ -11,7 +11,8 @@ What it sets, and why:
 - the spawner: `spawner.CourseSpawner` (LocalProcessSpawner with cgroup limits), or
   SystemdSpawner with ``mem_limit``/``cpu_limit`` where systemd runs and it is installed;
 - each server opens ``~/smtp-course/00_start_here.ipynb``; its Python imports the kit of the
-  student release first (no reference solutions), speaks the chosen language (SMTPKIT_LANG), and
+  student release first (no reference solutions), speaks the chosen language (SMTPKIT_LANG, and
+  JupyterLab's own language and quiet defaults as in ``smtpkit lab``: `write_lab_defaults`), and
   its lab servers refuse other users' connections (SMTPKIT_LAB_OWNER_ONLY, `kit.server.owner`);
 - before a server starts, the release is copied into the home (never over a student's file);
 - ``jupyterhub-idle-culler`` as a hub service: servers idle for ``cull_minutes`` are stopped.
@@ -29,7 +30,7 @@ from typing import Any
 
 from .homes import COURSE_FOLDER
 
-__all__ = ["settings", "apply", "config_text", "systemd_available"]
+__all__ = ["settings", "apply", "config_text", "systemd_available", "write_lab_defaults"]
 
 FIRST_NOTEBOOK = "00_start_here.ipynb"
 
@@ -57,6 +58,21 @@ def settings(state_dir: Path, *, ip: str, port: int, hub_port: int, proxy_api_po
             "singleuser": str(bin_dir / "jupyterhub-singleuser"),
             "proxy": shutil.which("configurable-http-proxy") or "configurable-http-proxy",
             "spawner": "systemd" if systemd_available() else "local"}
+
+
+def write_lab_defaults(state_dir: Path, lang: str) -> None:
+    """JupyterLab's defaults for students' servers, as ``smtpkit lab`` sets them (no news
+    question, no update check, the display language of the course: `kit.course.lab.lab_settings`),
+    in ``STATE/jupyter-config`` (their ``JUPYTER_CONFIG_PATH``); a student's own setting wins."""
+    from ..course.lab import lab_settings
+
+    folder = state_dir / "jupyter-config" / "labconfig"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in (state_dir / "jupyter-config", folder):
+        os.chmod(path, 0o755)
+    target = folder / "default_setting_overrides.json"
+    target.write_text(json.dumps(lab_settings(lang), indent=1) + "\n", encoding="utf-8")
+    os.chmod(target, 0o644)
 
 
 def config_text(settings_file: Path) -> str:
@@ -113,6 +129,7 @@ def apply(c: Any, settings_file: str) -> None:
         "PYTHONPATH": str(state / "release"),
         "SMTPKIT_LANG": s["lang"],
         "SMTPKIT_LAB_OWNER_ONLY": "1",
+        "JUPYTER_CONFIG_PATH": str(state / "jupyter-config"),
     }
     c.Spawner.pre_spawn_hook = _release_hook(s["notebooks"])
     c.Spawner.mem_limit = f"{s['memory_mb']}M"
