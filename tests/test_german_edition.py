@@ -336,3 +336,15 @@ def test_lab_reads_and_renders_the_course_once(project: Path, monkeypatch: pytes
     notary = NotebookNotary(data_dir=str(project / "jupyter-data"))
     assert lab.trust_course(course, notary) == ["01_add.ipynb"]
     assert reads == ["01_add.ipynb"]
+
+
+def test_a_translation_cannot_move_solution_code_out_of_its_block() -> None:
+    german = SOLVED.replace("# add the two numbers", "# addiere die beiden Zahlen")
+    assert catalogs.same_code(SOLVED, german)  # the TODO text translated: fine
+    leaked = SOLVED.replace("    # BEGIN SOLUTION\n    # add the two numbers\n    return a + b\n",
+                            "    return a + b  # die Lösung\n    # BEGIN SOLUTION\n    # addiere\n    return a + b\n")
+    assert not catalogs.same_code(SOLVED, leaked)  # students would get `return a + b`
+    assert not catalogs.same_code(SOLVED, SOLVED.replace("    # END SOLUTION\n", ""))
+    moved = SOLVED.replace("    # END SOLUTION\n", "").replace("    return a + b\n",
+                                                              "    # END SOLUTION\n    return a + b\n")
+    assert not catalogs.same_code(SOLVED, moved)

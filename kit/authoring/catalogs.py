@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AuthoringError
+from .markers import BEGIN, END, strip_solutions
 
 __all__ = ["CatalogProblem", "Catalog", "catalog_path", "load", "translatable_cells", "problems", "update",
            "same_code", "is_generated"]
@@ -139,11 +140,33 @@ def _code_tokens(source: str) -> list[tuple[int, str]] | None:
 
 def same_code(english: str, translated: str) -> bool:
     """True when two code cells differ at most in comments and the text of string literals
-    (what a translator may change); the code itself, names, numbers and operators, is the same."""
+    (what a translator may change); the code itself, names, numbers and operators, is the same.
+
+    Solution markers are comments that matter: both cells must have the same ``# BEGIN
+    SOLUTION`` / ``# END SOLUTION`` lines in the same order, and their student stubs the same code,
+    so a translation can never move solution code out of a block (where students would get it)."""
+    if _markers(english) != _markers(translated):
+        return False
+    if _markers(english):
+        try:
+            english, translated = strip_solutions(english), strip_solutions(translated)
+        except AuthoringError:
+            return False
     a, b = _code_tokens(english), _code_tokens(translated)
     if a is None or b is None:
         return english == translated
     return _squash(a) == _squash(b)
+
+
+def _markers(source: str) -> list[tuple[str, str]]:
+    """The solution marker lines of ``source``: (BEGIN or END, indentation), in order."""
+    out = []
+    for line in source.splitlines():
+        if (begin := BEGIN.fullmatch(line)) is not None:
+            out.append(("BEGIN", begin["indent"]))
+        elif END.fullmatch(line):
+            out.append(("END", line[: len(line) - len(line.lstrip())]))
+    return out
 
 
 def _squash(tokens: list[tuple[int, str]]) -> list[tuple[int, str]]:
