@@ -8,14 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..i18n import N_, _
+
 if TYPE_CHECKING:
     from ..transcript import Transcript
 
-__all__ = ["Event", "KINDS"]
+__all__ = ["Event", "KINDS", "kind_text"]
 
-#: What an event can say happened.
-KINDS = ("submitted", "queued", "attempt", "retry", "gave up", "filed", "unknown user", "bounce", "dsn",
-         "no dsn", "error")
+#: What an event can say happened. Recorded in English, the words code and checkers match on
+#: (``world.wait_for("retry")``); `kind_text` shows them in the kit's language.
+KINDS = (N_("submitted"), N_("queued"), N_("attempt"), N_("retry"), N_("gave up"), N_("filed"), N_("unknown user"),
+         N_("bounce"), N_("dsn"), N_("no dsn"), N_("error"))
+
+
+def kind_text(kind: str) -> str:
+    """An event's kind as people read it (the recorded English word stays the event's ``kind``)."""
+    return _(kind) if kind in KINDS else kind
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,18 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .events import KINDS, Event
+from ..i18n import N_, _, ngettext
+from .events import KINDS, Event, kind_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["Event", "Journal", "Journey", "KINDS"]
+
+#: The journey table's columns (the keys of `Journey.rows`), as its head shows them.
+COLUMNS = {"t": N_("t"), "message": N_("message"), "who": N_("who"), "what": N_("what"), "to": N_("to"),
+           "recipients": N_("recipients"), "reply": N_("reply"), "note": N_("note")}
+
 
 class Journal:
     """All events of a world, in order; safe to write from the world's thread and read anywhere."""
@@ -52,7 +58,8 @@ class Journal:
         """Block until ``predicate(events)`` holds; TimeoutError after ``timeout`` seconds."""
         with self._cond:
             if not self._cond.wait_for(lambda: predicate(self._events), timeout):
-                raise TimeoutError(f"the awaited event did not happen within {timeout:.1f} s")
+                raise TimeoutError(_("the awaited event did not happen within {timeout:.1f} s").format(
+                    timeout=timeout))
             return list(self._events)
 
     def __len__(self) -> int:
@@ -109,16 +116,17 @@ class Journey:
         return self.events[-1].time + self.events[-1].duration - self.events[0].time if self.events else 0.0
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per event, with the time relative to the first event."""
+        """One dict per event, with the time relative to the first event; the texts in the kit's
+        language (the events keep their English ``kind`` and ``note``, which code matches on)."""
         start = self.start or 0.0
         out = []
         for e in self.events:
             out.append({
                 "t": f"+{e.time - start:.3f} s",
-                "message": "the bounce" if e.message_id != self.message_id else "the mail",
-                "who": e.actor, "what": e.kind, "to": e.peer or "",
+                "message": _("the bounce") if e.message_id != self.message_id else _("the mail"),
+                "who": e.actor, "what": kind_text(e.kind), "to": e.peer or "",
                 "recipients": _format_recipients(e.recipients),
-                "reply": e.reply or "", "note": e.note,
+                "reply": e.reply or "", "note": _(e.note),
             })
         return out
 
@@ -137,15 +145,16 @@ class Journey:
 
     def _repr_html_(self) -> str:
         colours = {"ok": "#1e7b34", "deferred": "#b36b00", "failed": "#b00020"}
-        keys = ["t", "message", "who", "what", "to", "recipients", "reply", "note"]
-        head = "".join(f"<th style='text-align:left'>{k}</th>" for k in keys)
+        keys = list(COLUMNS)
+        head = "".join(f"<th style='text-align:left'>{html.escape(_(COLUMNS[k]))}</th>" for k in keys)
         body = []
         for event, row in zip(self.events, self.rows(), strict=True):
             colour = colours.get(event.outcome or "", "inherit")
             cells = "".join(f"<td style='text-align:left'>{html.escape(str(row[k]))}</td>" for k in keys)
             body.append(f"<tr style='color:{colour}'>{cells}</tr>")
-        return (f"<div><b>Journey of</b> <code>{html.escape(self.message_id)}</code>: "
-                f"{len(self.events)} event(s)<table><tr>{head}</tr>{''.join(body)}</table></div>")
+        count = ngettext("{n} event(s)", "{n} event(s)", len(self.events)).format(n=len(self.events))
+        return (f"<div><b>{html.escape(_('Journey of'))}</b> <code>{html.escape(self.message_id)}</code>: "
+                f"{html.escape(count)}<table><tr>{head}</tr>{''.join(body)}</table></div>")
 
     def picture(self) -> Figure:
         """A time line of the journey: who handed the mail to whom, when, with which reply."""

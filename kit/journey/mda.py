@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..i18n import N_, _
 from ..server import Envelope, LabServer, Mailbox, Spooled, SpoolReader
 from .bounce import read_dsn, wants_dsn
 from .content import prepend_fields
@@ -61,7 +62,8 @@ class MDA:
         try:
             return self.mailboxes[address.lower()]
         except KeyError:
-            raise KeyError(f"no mailbox {address}; mailboxes: {', '.join(self.mailboxes)}") from None
+            raise KeyError(_("no mailbox {address}; mailboxes: {mailboxes}").format(
+                address=address, mailboxes=", ".join(self.mailboxes))) from None
 
     def has_work(self) -> bool:
         return any(s.pending() for s in self._spools)
@@ -87,9 +89,10 @@ class MDA:
             box = self.mailboxes.get(address)
             if box is None:
                 r.state, r.status, r.diagnostic_type = FAILED, "5.1.1", "X-smtpkit"
-                r.reply = f"unknown user: \"{address.partition('@')[0]}\""
+                r.reply = f"unknown user: \"{address.partition('@')[0]}\""  # the DSN's diagnostic: English
                 self.journal.add(Event(now, mid, "unknown user", self.name, address, (r.address,), None, "failed",
-                                       f"{self.name} has no mailbox {address}", subject=subject, via=via))
+                                       N_("{mda} has no mailbox {address}", mda=self.name, address=address),
+                                       subject=subject, via=via))
                 continue
             data = prepend_fields(content, [("Return-Path", f"<{env.mail_from}>"), ("Delivered-To", address)])
             box.deliver(data, Envelope(
@@ -98,7 +101,8 @@ class MDA:
                 rcpt_options={address: env.rcpt_options.get(r.address, ())}))
             r.state = DELIVERED
             self.journal.add(Event(now, mid, "filed", self.name, address, (r.address,), None, "ok",
-                                   f"into the Maildir of {address} (from {via})", subject=subject, via=via))
+                                   N_("into the Maildir of {address} (from {via})", address=address, via=via),
+                                   subject=subject, via=via))
         if not env.mail_from:
             self._link_dsn(content, mid, via)
         self._report(via, env, content, mid, subject, recipients)
@@ -124,7 +128,8 @@ class MDA:
         status = ", ".join(f"{b.get('Action', '?')} {b.get('Status', '?')}" for b in blocks)
         self.journal.add(Event(self.clock(), original, "bounce" if action == "failed" else "dsn", reporter, None,
                                who, None, "failed" if action == "failed" else None,
-                               f"a DSN from {reporter}: {status}", related=dsn_id,
+                               N_("a DSN from {reporter}: {status}", reporter=reporter, status=status),
+                               related=dsn_id,
                                subject=str(dsn.message.get("Subject", ""))))
 
     def _report(self, via: str, env: Envelope, content: bytes, mid: str, subject: str,

@@ -19,7 +19,9 @@ What the replies mean for each recipient (RFC 5321 §4.2.1, §4.5.4.1):
 * After the last try, deferred recipients fail too ("gave up").
 
 Every step is written to the world's `Journal`; `MTA.tick` does one round of work and is
-called by the world's single worker thread, never concurrently.
+called by the world's single worker thread, never concurrently. An event's note is recorded in
+English (``N_``: a `kit.i18n.Deferred`, the English text that checks match on) and shown in the
+kit's language; the texts that go into a DSN (replies, diagnostics) stay English, as on the wire.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Callable, Collection, Mapping
 from email.utils import make_msgid
 
 from ..client import SMTPClientError, SMTPProtocolError, SMTPSession
+from ..i18n import N_
 from ..localdns import MX, DNSError, LocalDNS
 from ..protocol import Reply
 from ..server import LabServer, SpoolReader, new_queue_id
@@ -41,6 +44,13 @@ from .journal import Journal
 from .queue import DEFERRED, DELIVERED, FAILED, MailQueue, QueueEntry, Recipient, RetryPolicy, recipients_from
 
 __all__ = ["MTA", "MAX_RECEIVED", "opportunistic_tls_context"]
+
+#: The note of a DSN event and of the DSN's own "queued" event, per action (RFC 3464 §2.3.3).
+_DSN_SENT = {"failed": N_("failed DSN to <{sender}>"), "delayed": N_("delayed DSN to <{sender}>"),
+             "delivered": N_("delivered DSN to <{sender}>")}
+_DSN_QUEUED = {"failed": N_("a failed DSN about {message_id}, from <> (RFC 5321 §4.5.5)"),
+               "delayed": N_("a delayed DSN about {message_id}, from <> (RFC 5321 §4.5.5)"),
+               "delivered": N_("a delivered DSN about {message_id}, from <> (RFC 5321 §4.5.5)")}
 
 #: RFC 5321 §6.3: count Received fields to detect loops; reject at "at least 100".
 MAX_RECEIVED = 100
@@ -127,7 +137,7 @@ class MTA:
                 self.journal.add(Event(
                     env.received_at, item.message_id, "submitted", env.helo or "client", item.host,
                     env.rcpt_tos, f"250 2.0.0 Ok: queued as {env.queue_id}", "ok",
-                    f"accepted {env.protocol}", subject=item.subject, queue_id=env.queue_id))
+                    N_("accepted {protocol}", protocol=env.protocol), subject=item.subject, queue_id=env.queue_id))
                 self.enqueue(item.content, env.mail_from, list(env.rcpt_tos), rcpt_options=env.rcpt_options,
                              mail_options=env.mail_options, received_from=env.helo, queue_id=env.queue_id,
                              arrived=env.received_at)
@@ -152,7 +162,7 @@ class MTA:
         if entry.envid:
             self.journal.envids.setdefault(entry.envid, entry.message_id)
         self.journal.add(Event(now, entry.message_id, "queued", self.hostname, None, tuple(recipients),
-                               note=note or f"in the queue of {self.hostname}",
+                               note=note or N_("in the queue of {host}", host=self.hostname),
                                subject=entry.subject))
         return entry
 
@@ -174,9 +184,10 @@ class MTA:
         return done
 
     def _failed_try(self, entry: QueueEntry, exc: Exception) -> None:
-        text = f"local error in the MTA: {type(exc).__name__}: {exc}"
+        text = f"local error in the MTA: {type(exc).__name__}: {exc}"  # the DSN's diagnostic: English
         self.journal.add(Event(self.clock(), entry.message_id, "error", self.hostname, None,
-                               tuple(r.address for r in entry.open_recipients()), None, "deferred", text,
+                               tuple(r.address for r in entry.open_recipients()), None, "deferred",
+                               N_("local error in the MTA: {error}", error=f"{type(exc).__name__}: {exc}"),
                                subject=entry.subject))
         for r in entry.open_recipients():
             self._set(r, DEFERRED, "4.3.0", text, None, "X-smtpkit")
@@ -214,13 +225,15 @@ class MTA:
                 r.state = FAILED
             self.journal.add(Event(now, entry.message_id, "gave up", self.hostname, None,
                                    tuple(r.address for r in deferred), deferred[0].reply, "failed",
-                                   f"no delivery after {entry.attempts} tries "
-                                   f"({self.policy.give_up_after:.3f} s)", subject=entry.subject))
+                                   N_("no delivery after {attempts} tries ({seconds:.3f} s)",
+                                      attempts=entry.attempts, seconds=self.policy.give_up_after),
+                                   subject=entry.subject))
             self.report(entry, deferred, "failed")
         elif deferred:
             self.journal.add(Event(now, entry.message_id, "retry", self.hostname, None,
                                    tuple(r.address for r in deferred), None, "deferred",
-                                   f"try {entry.attempts + 1} of {self.policy.max_attempts} in {wait:.3f} s",
+                                   N_("try {n} of {total} in {wait:.3f} s", n=entry.attempts + 1,
+                                      total=self.policy.max_attempts, wait=wait),
                                    wait, subject=entry.subject))
             want_delay = [r for r in deferred if not r.delay_notified and r.notify and "DELAY" in r.notify]
             if want_delay:
@@ -245,7 +258,7 @@ class MTA:
                 self._set(r, FAILED, exc.status, str(exc), None, "X-smtpkit")
             self.journal.add(Event(start, entry.message_id, "attempt", self.hostname, f"DNS: {domain}",
                                    tuple(r.address for r in recipients), f"{exc.status} {exc}", "failed",
-                                   "MX lookup failed", subject=entry.subject))
+                                   N_("MX lookup failed"), subject=entry.subject))
             return
         problem: _Problem | None = None
         for mx in route:
@@ -279,11 +292,11 @@ class MTA:
                 greeting = session.connect()
             except SMTPProtocolError as exc:  # e.g. a POP3 server on that port: deferred, not a crash
                 text = f"{host}[{address}:{port}]: {exc}"
-                log(text, "deferred", "not an SMTP server; next MX")
+                log(text, "deferred", N_("not an SMTP server; next MX"))
                 raise _Problem(text, "4.5.0") from None
             except SMTPClientError as exc:
                 text = f"connect to {host}[{address}:{port}]: {exc}"
-                log(text, "deferred", f"no connection; try {entry.attempts + 1}")
+                log(text, "deferred", N_("no connection; try {n}", n=entry.attempts + 1))
                 raise _Problem(text) from None
             if not greeting.is_positive:
                 if session.connected:  # after a 554 greeting the server waits for QUIT (RFC 5321 §3.1)
@@ -291,7 +304,7 @@ class MTA:
                         session.quit()
                     except SMTPClientError:
                         pass
-                log(_one_line(greeting), "deferred", "refused at the greeting; next MX")
+                log(_one_line(greeting), "deferred", N_("refused at the greeting; next MX"))
                 raise _Problem(f"host {host} refused to talk to me: {_one_line(greeting)}",
                                _status(greeting), "smtp")
             if not session.ehlo(self.hostname).is_positive:
@@ -307,14 +320,14 @@ class MTA:
                 mail_params = {"RET": entry.ret, "ENVID": entry.envid}
             mail = session.mail(entry.sender or None, **{k: v for k, v in mail_params.items() if v})
             if mail.is_transient:
-                log(_one_line(mail), "deferred", "MAIL refused for now; next MX")
+                log(_one_line(mail), "deferred", N_("MAIL refused for now; next MX"))
                 session.quit()
                 raise _Problem(f"host {host} said: {_one_line(mail)} (in reply to MAIL FROM command)",
                                _status(mail), "smtp")
             if mail.is_permanent:
                 for r in recipients:
                     self._set(r, FAILED, _status(mail), _one_line(mail), host)
-                log(_one_line(mail), "failed", "sender refused")
+                log(_one_line(mail), "failed", N_("sender refused"))
                 session.quit()
                 return
             accepted = []
@@ -330,7 +343,8 @@ class MTA:
                 session.rset()
                 session.quit()
                 worst = recipients[0]
-                log(worst.reply or "", "deferred" if worst.state == DEFERRED else "failed", "no recipient accepted")
+                log(worst.reply or "", "deferred" if worst.state == DEFERRED else "failed",
+                    N_("no recipient accepted"))
                 return
             final = session.data(entry.content)
             state = DELIVERED if final.is_positive else DEFERRED if final.is_transient else FAILED
@@ -339,14 +353,14 @@ class MTA:
             session.quit()
             outcomes = {r.state for r in recipients}
             outcome = "ok" if outcomes == {DELIVERED} else "failed" if FAILED in outcomes else "deferred"
-            passed = ("handed to a foreign server (its queue from here; a DSN it sends back joins this journey)"
-                      if host.lower() in self.foreign else "relayed to the next hop")
-            log(_one_line(final), outcome, passed if state == DELIVERED else "message refused")
+            passed = (N_("handed to a foreign server (its queue from here; a DSN it sends back joins this "
+                         "journey)") if host.lower() in self.foreign else N_("relayed to the next hop"))
+            log(_one_line(final), outcome, passed if state == DELIVERED else N_("message refused"))
         except SMTPProtocolError as exc:  # garbage in the middle of the dialogue (RFC 3463 X.5.0)
-            log(str(exc), "deferred", "not SMTP; hung up")
+            log(str(exc), "deferred", N_("not SMTP; hung up"))
             raise _Problem(f"{host}[{address}:{port}] broke the protocol: {exc}", "4.5.0") from None
         except SMTPClientError as exc:  # the connection broke in the middle
-            log(str(exc), "deferred", "connection lost")
+            log(str(exc), "deferred", N_("connection lost"))
             raise _Problem(f"lost connection with {host}[{address}:{port}]: {exc}") from None
         finally:
             session.close()
@@ -363,12 +377,13 @@ class MTA:
         rcpts = tuple(r.address for r in recipients)
         if not entry.sender:
             self.journal.add(Event(now, entry.message_id, "no dsn", self.hostname, None, rcpts,
-                                   note="the sender is <>: a bounce is never bounced (RFC 5321 §4.5.5)",
+                                   note=N_("the sender is <>: a bounce is never bounced (RFC 5321 §4.5.5)"),
                                    subject=entry.subject))
             return None
         if not wanted:
             self.journal.add(Event(now, entry.message_id, "no dsn", self.hostname, None, rcpts,
-                                   note="NOTIFY asks for no report of this (RFC 3461 §4.1)", subject=entry.subject))
+                                   note=N_("NOTIFY asks for no report of this (RFC 3461 §4.1)"),
+                                   subject=entry.subject))
             return None
         reporter = reporting_mta or self.hostname
         reports = [RecipientReport(
@@ -385,12 +400,15 @@ class MTA:
         content = prepend_fields(dsn.as_bytes(policy=email.policy.SMTP),
                                  [("Received", local_received(reporter, queue_id, now))])
         dsn_id = str(dsn["Message-ID"])
+        sent = _DSN_SENT.get(action, "{action} DSN to <{sender}>")
+        queued = _DSN_QUEUED.get(action, "a {action} DSN about {message_id}, from <> (RFC 5321 §4.5.5)")
         self.journal.add(Event(now, entry.message_id, "bounce" if action == "failed" else "dsn",
                                reporter, entry.sender, tuple(r.address for r in wanted), None,
                                "failed" if action == "failed" else None,
-                               f"{action} DSN to <{entry.sender}>", related=dsn_id, subject=entry.subject))
+                               N_(sent, action=action, sender=entry.sender), related=dsn_id,
+                               subject=entry.subject))
         self.enqueue(content, "", [entry.sender], queue_id=queue_id, arrived=now,
-                     note=f"a {action} DSN about {entry.message_id}, from <> (RFC 5321 §4.5.5)")
+                     note=N_(queued, action=action, message_id=entry.message_id))
         return dsn_id
 
     def __repr__(self) -> str:

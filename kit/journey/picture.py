@@ -13,6 +13,8 @@ its own path are drawn dashed. The x axis is the time since submission of each s
 
 Both are deterministic: the same world or journey gives the same picture, and the layout
 never depends on timing, only the time labels do. matplotlib is imported only when drawing.
+The labels are in the kit's language; host names, ports, SMTP keywords and replies stay as
+on the wire.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import io
 import textwrap
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .events import Event
+from ..i18n import _
+from .events import Event, kind_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -120,10 +123,10 @@ def world_picture(world: MailWorld) -> Figure:
             records = world.dns.mx(domain)
         except LookupError:
             records = []
-        mx = ", ".join(f"{r.preference} {r.host}" for r in records) or "no MX"
+        mx = ", ".join(f"{r.preference} {r.host}" for r in records) or _("no MX")
         dns_lines.append(f"{domain}  MX {mx}")
     dns_x = width / 2 + 6
-    _box(ax, dns_x, 72, 62, 11, "local DNS (dnspython zones, never sent)\n" + "\n".join(dns_lines), "dns",
+    _box(ax, dns_x, 72, 62, 11, _("local DNS (dnspython zones, never sent)") + "\n" + "\n".join(dns_lines), "dns",
          size=8)
 
     centres: dict[str, tuple[float, float]] = {}
@@ -136,20 +139,23 @@ def world_picture(world: MailWorld) -> Figure:
         y = 50.0
         if site.msa:
             host = world.host(site.msa)
-            role = "MSA (submission, AUTH)" + (" + MTA queue" if site.msa in mta_hosts else "")
-            _box(ax, cx, y, 30, 8.5, f"{host.name}\n{role}\nport 587 -> {host.address}", "MSA")
+            role = _("MSA (submission, AUTH)") + (_(" + MTA queue") if site.msa in mta_hosts else "")
+            port = _("port {port} -> {address}").format(port=587, address=host.address)
+            _box(ax, cx, y, 30, 8.5, f"{host.name}\n{role}\n{port}", "MSA")
             centres[host.name] = (cx, y)
             y -= 13
         for pref, name in sorted(site.mx):
             host = world.host(name)
-            extra = " + MTA (bounces)" if name in mta_hosts else ""
-            _box(ax, cx, y, 30, 8.5, f"{name}\nMX preference {pref}{extra}\nport 25 -> {host.address}", "MX")
+            extra = _(" + MTA (bounces)") if name in mta_hosts else ""
+            port = _("port {port} -> {address}").format(port=25, address=host.address)
+            mx_pref = _("MX preference {preference}").format(preference=pref)
+            _box(ax, cx, y, 30, 8.5, f"{name}\n{mx_pref}{extra}\n{port}", "MX")
             centres[name] = (cx, y)
             y -= 12
         mda = world.mda(site.domain)
         users = sorted(a for a in mda.mailboxes if not a.startswith("postmaster@"))
-        _box(ax, cx, 11, 30, 9, f"MDA {site.domain}\nper-user Maildirs:\n" + ", ".join(u.split('@')[0] for u in users)
-             + " (+ postmaster)", "store")
+        _box(ax, cx, 11, 30, 9, f"MDA {site.domain}\n" + _("per-user Maildirs:") + "\n"
+             + ", ".join(u.split('@')[0] for u in users) + " " + _("(+ postmaster)"), "store")
         centres[f"MDA {site.domain}"] = (cx, 11)
         for k, (_pref, name) in enumerate(sorted(site.mx)):
             if k == 0:  # the best MX: straight down (when it is the only one) or along the right side
@@ -164,7 +170,7 @@ def world_picture(world: MailWorld) -> Figure:
         if site.msa and site.passwords:
             user = f"{site.passwords[0][0]}@{site.domain}"
             mx, my = centres[site.msa]
-            _box(ax, 10, my, 16, 8.5, f"MUA\n{user}\n(laptop)", "user")
+            _box(ax, 10, my, 16, 8.5, f"MUA\n{user}\n" + _("(laptop)"), "user")
             _arrow(ax, (18.5, my), (mx - 15.5, my), "SMTP\nSTARTTLS,\nAUTH", colour="#1f5fa8", size=7,
                    offset=(0, 0.6))
 
@@ -173,19 +179,20 @@ def world_picture(world: MailWorld) -> Figure:
         if not site.msa:
             continue
         sx, sy = centres[site.msa]
-        _arrow(ax, (sx + 5, sy + 4.6), (dns_x - 20, 66.3), "MX lookup", colour="#777777", style=":", size=7,
+        _arrow(ax, (sx + 5, sy + 4.6), (dns_x - 20, 66.3), _("MX lookup"), colour="#777777", style=":", size=7,
                label_at=0.75, offset=(5.5, -1))
         for other in sites:
             if other is site:
                 continue
             for rank, (_pref, name) in enumerate(sorted(other.mx)):
                 tx, ty = centres[name]
-                _arrow(ax, (sx + 15.5, sy - 1), (tx - 15.5, ty), "SMTP, port 25" if rank == 0 else "if the first fails",
+                _arrow(ax, (sx + 15.5, sy - 1), (tx - 15.5, ty),
+                       _("SMTP, port 25") if rank == 0 else _("if the first fails"),
                        colour="#1e7b34" if rank == 0 else "#d17a00", style="-" if rank == 0 else "--", size=7,
                        label_at=0.55 if rank == 0 else 0.35, offset=(0, 0.5))
         for _pref, name in sorted(site.mx):
             tx, ty = centres[name]
-            _arrow(ax, (sx - 4, sy - 4.6), (tx - 4, ty + 4.6), "bounces (DSN)", colour="#b00020", style="--",
+            _arrow(ax, (sx - 4, sy - 4.6), (tx - 4, ty + 4.6), _("bounces (DSN)"), colour="#b00020", style="--",
                    size=7, offset=(-8.5, 0))
     if peers:
         _foreign_column(ax, world, peers, 24 + col_w * len(sites) + col_w / 2, col_w, centres)
@@ -197,16 +204,16 @@ def _foreign_column(ax, world: MailWorld, peers: list, cx: float, col_w: float,
     """Servers outside the world (`Peer`): one box each, reached over SMTP by the MTAs that
     send to their domains (or through them, as a smarthost)."""
     ax.add_patch(_site_patch(cx - col_w / 2 + 1.5, 3, col_w - 3, 58))
-    ax.text(cx, 58.5, "outside the world", ha="center", va="center", fontsize=10.5, fontweight="bold",
+    ax.text(cx, 58.5, _("outside the world"), ha="center", va="center", fontsize=10.5, fontweight="bold",
             color="#333333")
     y = 50.0
     for peer in peers:
-        mx_of = f"MX of {', '.join(peer.domains)}" if peer.domains else peer.role
+        mx_of = _("MX of {domains}").format(domains=", ".join(peer.domains)) if peer.domains else _(peer.role)
         _box(ax, cx, y, 30, 8.5, f"{peer.name}\n{mx_of}\n-> {peer.address}:{peer.port}", "MX")
         for site in world.sites:
             if site.msa and (site.smarthost == peer.name or peer.domains):
                 sx, sy = centres[site.msa]
-                _arrow(ax, (sx + 10, sy + 4.6), (cx - 8, y + 4.6), "SMTP, to a foreign server", colour="#1f5fa8",
+                _arrow(ax, (sx + 10, sy + 4.6), (cx - 8, y + 4.6), _("SMTP, to a foreign server"), colour="#1f5fa8",
                        size=7, rad=-0.2, label_at=0.5, offset=(0, 8.6))
         y -= 13
 
@@ -230,7 +237,7 @@ def _short(reply: str | None, width: int = 16) -> str:
 def _lane_of_event(event: Event) -> list[str]:
     """Rows an event touches, in the order they first appear."""
     if event.kind == "filed":
-        return [event.via or event.actor, f"mailbox {event.peer}"]
+        return [event.via or event.actor, f"mailbox {event.peer}"]  # a row's key; `_lane_label` shows it
     if event.kind == "unknown user":
         return [event.via or event.actor]
     if event.kind in ("submitted", "attempt") and event.peer:
@@ -257,7 +264,7 @@ def journey_picture(journey: Journey) -> Figure:
     ax.set_xlim(-0.6, n - 0.4)
     roles = getattr(journey, "roles", {}) or {}
     ax.set_yticks([y_of[lane] for lane in lanes],
-                  [_lane_label(lane) + (f"\n({roles[lane]})" if lane in roles else "") for lane in lanes],
+                  [_lane_label(lane) + (f"\n({_(roles[lane])})" if lane in roles else "") for lane in lanes],
                   fontsize=8.5)
     start = journey.start or 0.0
     ax.set_xticks(range(n), [f"+{e.time - start:.3f} s" for e in events], fontsize=7.5, rotation=35, ha="right")
@@ -266,13 +273,14 @@ def journey_picture(journey: Journey) -> Figure:
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
     subject = next((e.subject for e in journey.events if e.message_id == journey.message_id and e.subject), "")
-    ax.set_title(f"The journey of {subject!r}" if subject else "The journey of a mail", fontsize=10, loc="left")
+    ax.set_title(_("The journey of {subject!r}").format(subject=subject) if subject else _("The journey of a mail"),
+                 fontsize=10, loc="left")
     from matplotlib.lines import Line2D
 
-    legend = [Line2D([], [], color=OUTCOME_COLOURS["ok"], label="2yz: taken over"),
-              Line2D([], [], color=OUTCOME_COLOURS["deferred"], label="4yz: try again later"),
-              Line2D([], [], color=OUTCOME_COLOURS["failed"], label="5yz: refused"),
-              Line2D([], [], color="#666666", linestyle="--", label="the bounce (DSN)")]
+    legend = [Line2D([], [], color=OUTCOME_COLOURS["ok"], label=_("2yz: taken over")),
+              Line2D([], [], color=OUTCOME_COLOURS["deferred"], label=_("4yz: try again later")),
+              Line2D([], [], color=OUTCOME_COLOURS["failed"], label=_("5yz: refused")),
+              Line2D([], [], color="#666666", linestyle="--", label=_("the bounce (DSN)"))]
     ax.legend(handles=legend, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.06), ncol=4, frameon=False)
 
     for x, e in enumerate(events):
@@ -300,21 +308,23 @@ def journey_picture(journey: Journey) -> Figure:
 
 
 def _lane_label(lane: str) -> str:
-    return lane.replace("mailbox ", "mailbox\n") if lane.startswith("mailbox ") else lane
+    if lane.startswith("mailbox "):
+        return _("mailbox\n{address}").format(address=lane.removeprefix("mailbox "))
+    return lane
 
 
 def _journey_label(e: Event) -> str:
     dsn = " (DSN)" if e.kind in ("bounce", "dsn") else ""
     if e.kind == "submitted":
-        return f"submit\n{_short(e.reply)}"
+        return _("submit") + f"\n{_short(e.reply)}"
     if e.kind == "attempt":
-        return "\n".join(textwrap.wrap(f"{_short(e.reply)}", 14)) or "attempt"
+        return "\n".join(textwrap.wrap(f"{_short(e.reply)}", 14)) or kind_text("attempt")
     if e.kind == "retry":
-        return f"wait {e.duration:.3f} s"
+        return _("wait {seconds:.3f} s").format(seconds=e.duration)
     if e.kind == "filed":
-        return "MDA: filed"
+        return _("MDA: filed")
     if e.kind == "unknown user":
-        return "MDA: no\nmailbox"
+        return _("MDA: no\nmailbox")
     if e.kind in ("bounce", "dsn"):
-        return f"bounce{dsn}" if e.kind == "bounce" else f"report{dsn}"
-    return e.kind
+        return (_("bounce") if e.kind == "bounce" else _("report")) + dsn
+    return kind_text(e.kind)

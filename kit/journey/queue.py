@@ -17,10 +17,16 @@ import html
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from ..i18n import N_, _, ngettext
+
 __all__ = ["RetryPolicy", "Recipient", "QueueEntry", "MailQueue", "QueueFull", "PENDING", "DEFERRED",
            "DELIVERED", "FAILED", "recipients_from"]
 
-PENDING, DEFERRED, DELIVERED, FAILED = "pending", "deferred", "delivered", "failed"
+#: A recipient's state: English words code compares; ``_(state)`` shows one in the kit's language.
+PENDING, DEFERRED, DELIVERED, FAILED = N_("pending"), N_("deferred"), N_("delivered"), N_("failed")
+#: The queue table's columns (the keys of `MailQueue.rows`), as its head shows them.
+COLUMNS = {"subject": N_("subject"), "from": N_("from"), "to": N_("to"), "state": N_("state"), "tries": N_("tries"),
+           "next try": N_("next try"), "last reply": N_("last reply")}
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,9 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         object.__setattr__(self, "schedule", tuple(float(s) for s in self.schedule))
         if any(s < 0 for s in self.schedule):
-            raise ValueError("waits must be >= 0 seconds")
+            raise ValueError(_("waits must be >= 0 seconds"))
         if len(self.schedule) > 20:
-            raise ValueError("at most 20 retries: the world is bounded")
+            raise ValueError(_("at most 20 retries: the world is bounded"))
 
     @classmethod
     def exponential(cls, first: float = 1.0, factor: float = 2.0, retries: int = 3) -> RetryPolicy:
@@ -140,7 +146,7 @@ class MailQueue:
         """Queue ``entry``; `QueueFull` at ``max_entries``, except for a DSN (null sender): it
         reports on mail already accepted, so refusing it would lose that report."""
         if entry.sender and len(self._entries) >= self.max_entries:
-            raise QueueFull(f"the queue holds {self.max_entries} messages already")
+            raise QueueFull(_("the queue holds {n} messages already").format(n=self.max_entries))
         entry.next_try = now
         self._entries.append(entry)
         return entry
@@ -180,13 +186,14 @@ class MailQueue:
 
     # -- showing -----------------------------------------------------------------------
     def rows(self, now: float) -> list[dict]:
-        """One dict per entry: what ``mailq`` shows, without the random queue ID."""
+        """One dict per entry: what ``mailq`` shows, without the random queue ID (the state in the
+        kit's language)."""
         out = []
         for e in self._entries:
             wait = e.next_try - now
             out.append({
                 "subject": e.subject, "from": f"<{e.sender}>", "to": ", ".join(r.address for r in e.open_recipients()),
-                "state": e.state, "tries": e.attempts,
+                "state": _(e.state), "tries": e.attempts,
                 "next try": f"in {max(wait, 0.0):.3f} s" if not e.done else "",
                 "last reply": next((r.reply for r in e.open_recipients() if r.reply), "") or "",
             })
@@ -195,20 +202,24 @@ class MailQueue:
     def to_text(self, now: float) -> str:
         rows = self.rows(now)
         if not rows:
-            return "Mail queue is empty"
-        return "\n".join(f"{r['state']:9} tries={r['tries']} {r['next try']:>14}  {r['from']} -> {r['to']}"
-                         f"  {r['subject']!r}" + (f"\n{'':10}{r['last reply']}" if r["last reply"] else "")
+            return _("Mail queue is empty")
+        tries = _("tries={tries}")
+        return "\n".join(f"{r['state']:9} {tries.format(tries=r['tries'])} {r['next try']:>14}  {r['from']} -> "
+                         f"{r['to']}  {r['subject']!r}" + (f"\n{'':10}{r['last reply']}" if r["last reply"] else "")
                          for r in rows)
 
-    def to_html(self, now: float, title: str = "queue") -> str:
+    def to_html(self, now: float, title: str = N_("queue")) -> str:
         rows = self.rows(now)
+        title = _(title)
         if not rows:
-            return f"<div><b>{html.escape(title)}</b>: empty</div>"
+            return f"<div><b>{html.escape(title)}</b>: {html.escape(_('empty'))}</div>"
         keys = list(rows[0])
-        head = "".join(f"<th style='text-align:left'>{html.escape(k)}</th>" for k in keys)
+        head = "".join(f"<th style='text-align:left'>{html.escape(_(COLUMNS.get(k, k)))}</th>" for k in keys)
         body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(r[k]))}</td>"
                                         for k in keys) + "</tr>" for r in rows)
-        return (f"<div><b>{html.escape(title)}</b>: {len(rows)} message(s), oldest first"
+        count = ngettext("{n} message(s), oldest first", "{n} message(s), oldest first", len(rows)).format(
+            n=len(rows))
+        return (f"<div><b>{html.escape(title)}</b>: {html.escape(count)}"
                 f"<table><tr>{head}</tr>{body}</table></div>")
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, _
 from ..localdns import LocalDNS, zone_text
 from ..server import LabServer
 from .journal import Journal
@@ -62,14 +63,14 @@ class Peer:
     domains: tuple[str, ...] = ()
     address: str = "127.0.0.1"
     preference: int = 10
-    role: str = "foreign MX"
+    role: str = N_("foreign MX")  # shown translated where the world is shown
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.lower().rstrip("."))
         object.__setattr__(self, "domains", tuple(d.lower().rstrip(".") for d in (
             (self.domains,) if isinstance(self.domains, str) else self.domains)))
         if not 0 < self.port <= 65535:
-            raise ValueError(f"port {self.port} is not 1-65535")
+            raise ValueError(_("port {port} is not 1-65535").format(port=self.port))
 
     def zones(self) -> list[str]:
         """Zone files that make this peer the MX of its domains, and give its name an address."""
@@ -124,18 +125,21 @@ class Topology:
         self.peers = tuple(peers)
         domains = [s.domain for s in self.sites] + [d for p in self.peers for d in p.domains]
         if len(set(domains)) != len(domains):
-            raise ValueError("one site (or peer) per domain")
+            raise ValueError(_("one site (or peer) per domain"))
         names = {p.name for p in self.peers}
         mine = {n for s in self.sites for n in [s.msa, *(h for _, h in s.mx)] if n}
         if names & mine:
-            raise ValueError(f"a peer and a world server share a name: {', '.join(sorted(names & mine))}")
+            raise ValueError(_("a peer and a world server share a name: {names}").format(
+                names=", ".join(sorted(names & mine))))
         for site in self.sites:
             if site.smarthost and site.smarthost.lower() not in names:
-                raise ValueError(f"smarthost {site.smarthost} of {site.domain} is not a declared Peer")
+                raise ValueError(_("smarthost {host} of {domain} is not a declared Peer").format(
+                    host=site.smarthost, domain=site.domain))
         self.fixed_ports = {k.lower(): int(v) for k, v in (ports or {}).items()}
         unknown = set(self.fixed_ports) - mine
         if unknown:
-            raise ValueError(f"ports= names no server of the world: {', '.join(sorted(unknown))}")
+            raise ValueError(_("ports= names no server of the world: {names}").format(
+                names=", ".join(sorted(unknown))))
         self.journal, self.policy, self.tls = journal, policy, tls
         self.timeout, self.max_queue = timeout, max_queue
         self.dns = LocalDNS.from_texts(

@@ -7,24 +7,31 @@ import html
 import time
 from typing import Any
 
+from ..i18n import N_, _
 from .mta import MTA
 
 __all__ = ["QueueView", "world_rows", "world_html"]
 
+#: The world table's columns (the keys of `world_rows`), as its head shows them.
+COLUMNS = {"host": N_("host"), "domain": N_("domain"), "role": N_("role"), "stands for port": N_("stands for port"),
+           "listens on": N_("listens on")}
+
 
 def world_rows(world: Any) -> list[dict[str, str]]:
-    """One row per host of a `MailWorld`: name, domain, role, nominal port, real address."""
+    """One row per host of a `MailWorld`: name, domain, role, nominal port, real address (the
+    texts in the kit's language, the keys in English)."""
     out = []
     for host in world.hosts:
         if host.peer is not None:
-            role = f"{host.role} (outside the world)"
+            role = _("{role} (outside the world)").format(role=_(host.role))
         else:
-            role = host.role if host.preference is None else f"MX (preference {host.preference})"
+            role = host.role if host.preference is None else _("MX (preference {preference})").format(
+                preference=host.preference)
         if host.name in world.mtas:
-            role += " + MTA (queue)" if host.role == "MSA" else " + MTA (sends its MDA's reports)"
+            role += _(" + MTA (queue)") if host.role == "MSA" else _(" + MTA (sends its MDA's reports)")
         out.append({"host": host.name, "domain": host.domain, "role": role,
                     "stands for port": str(host.nominal_port),
-                    "listens on": host.address if host.running else "stopped"})
+                    "listens on": host.address if host.running else _("stopped")})
     return out
 
 
@@ -33,12 +40,13 @@ def world_html(world: Any) -> str:
     if not rows:
         return f"<div>{html.escape(repr(world))}</div>"
     keys = list(rows[0])
-    head = "".join(f"<th style='text-align:left'>{k}</th>" for k in keys)
+    head = "".join(f"<th style='text-align:left'>{html.escape(_(COLUMNS.get(k, k)))}</th>" for k in keys)
     body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(r[k])}</td>" for k in keys)
                    + "</tr>" for r in rows)
     boxes = ", ".join(sorted(a for m in world.mdas.values() for a in m.mailboxes))
-    return (f"<div><b>MailWorld</b> ({'running' if world.running else 'stopped'})"
-            f"<table><tr>{head}</tr>{body}</table>mailboxes: {html.escape(boxes)}</div>")
+    state = _("running") if world.running else _("stopped")
+    return (f"<div><b>MailWorld</b> ({state})<table><tr>{head}</tr>{body}</table>"
+            f"{_('mailboxes:')} {html.escape(boxes)}</div>")
 
 
 class QueueView:
@@ -57,4 +65,4 @@ class QueueView:
         return len(self.mta.queue)
 
     def _repr_html_(self) -> str:
-        return self.mta.queue.to_html(time.time(), title=f"queue of {self.mta.hostname}")
+        return self.mta.queue.to_html(time.time(), title=_("queue of {host}").format(host=self.mta.hostname))

@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..i18n import _
+
 __all__ = ["Worker", "ERROR_PAUSE", "MIN_WAIT"]
 
 #: After a round that raised, the worker waits this long (seconds) before the next round.
@@ -118,9 +120,10 @@ class Worker:
 
         with self._cond:
             if not self._cond.wait_for(idle, timeout):
-                raise TimeoutError(f"mail still moving after {timeout:.1f} s: {describe()}")
+                raise TimeoutError(_("mail still moving after {timeout:.1f} s: {what}").format(
+                    timeout=timeout, what=describe()))
         if not self.running:
-            raise RuntimeError("the world is not running: call start()")
+            raise RuntimeError(_("the world is not running: call start()"))
 
     def cpu_seconds(self) -> float:
         """CPU time the worker thread has used (Linux: its thread CPU clock); 0.0 if unknown."""

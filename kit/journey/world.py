@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client import SendResult, send_mail
+from ..i18n import _
 from ..localdns import zone_text
 from ..notebook_instance import NotebookInstance
 from ..server import LabServer, Mailbox, StoredMessage
@@ -76,7 +77,8 @@ class Submission(SendResult):
     def _repr_html_(self) -> str:
         import html
 
-        verdict = "accepted by the MSA" if self.ok else f"not accepted: {html.escape(self.error or '')}"
+        verdict = html.escape(_("accepted by the MSA") if self.ok else _("not accepted: {error}").format(
+            error=self.error or ""))
         return f"<div><b>{verdict}</b></div>" + (self.transcript._repr_html_() if self.transcript else "")
 
 
@@ -194,20 +196,21 @@ class MailWorld:
         for host in self.hosts:
             if host.name == name.lower():
                 return host
-        raise KeyError(f"no host {name}; hosts: {', '.join(h.name for h in self.hosts)}")
+        raise KeyError(_("no host {name}; hosts: {hosts}").format(
+            name=name, hosts=", ".join(h.name for h in self.hosts)))
 
     def server(self, name: str) -> LabServer:
         """The lab server of host ``name`` (to add a `Behaviour`, read transcripts, ...)."""
         server = self.host(name).server
         if server is None:
-            raise KeyError(f"{name} is a foreign server: the world has no lab server for it")
+            raise KeyError(_("{name} is a foreign server: the world has no lab server for it").format(name=name))
         return server
 
     def site(self, domain: str) -> Site:
         for site in self.sites:
             if site.domain == domain.lower():
                 return site
-        raise KeyError(f"no site {domain}")
+        raise KeyError(_("no site {domain}").format(domain=domain))
 
     def mta(self, name: str | None = None) -> MTA:
         """The MTA on host ``name``; by default the first site's (smtp.uni.example)."""
@@ -247,7 +250,7 @@ class MailWorld:
         local, _, domain = sender.partition("@")
         site = self.site(domain)
         if site.msa is None:
-            raise ValueError(f"{domain} has no submission server")
+            raise ValueError(_("{domain} has no submission server").format(domain=domain))
         msa = self.server(site.msa)
         if password is None:
             password = dict(site.passwords).get(local, "")
@@ -268,13 +271,13 @@ class MailWorld:
                 sub.message_id = next(e.message_id for e in events
                                       if e.kind == "submitted" and e.queue_id == sub.queue_id)
             except TimeoutError:
-                sub.error = "the MTA did not pick the mail up in time"
+                sub.error = _("the MTA did not pick the mail up in time")
         return sub
 
     def wait_until_idle(self, timeout: float = 20.0) -> None:
         """Block until no mail is waiting anywhere (queues empty, spools all delivered)."""
         if not self.running:
-            raise RuntimeError("the world is not running: call start()")
+            raise RuntimeError(_("the world is not running: call start()"))
         self._worker.wait_until_idle(timeout, describe=lambda: self.queue.to_text())
 
     def wait_for(self, kind: str, message: Any = None, timeout: float = 10.0) -> Event:
@@ -293,7 +296,7 @@ class MailWorld:
     def _message_id(self, message: Any) -> str:
         if isinstance(message, Submission):
             if not message.message_id:
-                raise ValueError(f"the MSA did not accept this mail: {message.error}")
+                raise ValueError(_("the MSA did not accept this mail: {error}").format(error=message.error))
             return message.message_id
         if isinstance(message, StoredMessage):
             message = message.message
