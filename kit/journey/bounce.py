@@ -84,6 +84,9 @@ def _fields(pairs: Iterable[tuple[str, str | None]]) -> Message:
 
 
 def _human_text(reporting_mta: str, reports: list[RecipientReport]) -> str:
+    # Mail content, not the kit talking: this part goes out in the DSN and stays English in every
+    # language of the kit, as Postfix's own bounce text does (its template is English unless the
+    # postmaster writes another); the notebooks explain it in the student's language.
     action = reports[0].action
     lines = [f"This is the mail system at host {reporting_mta}.", ""]
     if action == "failed":
