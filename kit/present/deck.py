@@ -1,0 +1,242 @@
+"""The seminar deck, assembled from one source: ``solutions/deck/seminar.ipynb``.
+
+The source is a notebook of slides. Its own cells carry the talk's words (section titles with
+their minutes, speaker notes); every other cell is a *reference* to a cell of the course,
+``{"kit": {"from": "02_the_smtp_dialogue.ipynb#connect"}}``, and is filled in here with that
+cell's current source. So a slide shows what the course says today: an edit of the course
+reaches the deck at the next ``smtpkit present``, and a cell id that vanished is an error that
+names the slide (`DeckError`), never a silently stale copy.
+
+- ``{"kit": {"minutes": 8}}`` on a section's first cell gives its share of the 90 minutes; the
+  cell ``{"kit": {"agenda": true}}`` becomes the agenda (sections, minutes, clock), and each
+  section slide gets a timing line.
+- RISE reads ``metadata.slideshow.slide_type`` (slide, subslide, fragment, notes, skip) and the
+  notebook's ``rise`` settings (`style.rise_settings`); ``seminar.css`` next to the deck makes
+  it legible from the back row (`style.DECK_CSS`).
+- ``lang="de"``: referenced cells come from the German edition of the course (its catalogs in
+  ``solutions/locale/de/``), the deck's own cells from ``solutions/deck/locale/de/seminar.po``;
+  an untranslated cell stays English and is counted in `Deck.untranslated`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..notebook_file import DEFAULT_LANG, dumps
+from .style import DECK_CSS, rise_settings
+
+__all__ = ["DeckError", "Deck", "Section", "DECK_NAME", "deck_source", "deck_catalog", "references",
+           "assemble", "write_deck"]
+
+DECK_NAME = "seminar.ipynb"
+_REF = re.compile(r"^(?P<notebook>[0-9A-Za-z_.-]+\.ipynb)#(?P<cell>[A-Za-z0-9_-]{1,64})$")
+
+
+class DeckError(Exception):
+    """The deck cannot be assembled: a reference that names no cell, or a broken source."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the talk: its title (the first heading of its first cell) and minutes."""
+
+    title: str
+    minutes: int
+    start: int  # minutes since the talk began
+
+
+@dataclass
+class Deck:
+    """An assembled deck: the notebook to present, its sections and what is not translated."""
+
+    notebook: Any
+    lang: str
+    sections: list[Section] = field(default_factory=list)
+    untranslated: list[str] = field(default_factory=list)
+
+    @property
+    def minutes(self) -> int:
+        return sum(s.minutes for s in self.sections)
+
+
+def deck_source(solutions: Path) -> Path:
+    return Path(solutions) / "deck" / DECK_NAME
+
+
+def deck_catalog(solutions: Path, lang: str) -> Path:
+    return Path(solutions) / "deck" / "locale" / lang / (Path(DECK_NAME).stem + ".po")
+
+
+def _kit(cell: Any) -> dict:
+    kit = (cell.get("metadata") or {}).get("kit")
+    return kit if isinstance(kit, dict) else {}
+
+
+def _reference(cell: Any, index: int) -> tuple[str, str] | None:
+    """(notebook file name, cell id) a deck cell takes, or None for the deck's own cells."""
+    ref = _kit(cell).get("from")
+    if ref is None:
+        return None
+    match = _REF.match(str(ref))
+    if not match:
+        raise DeckError(f"deck cell {index}: 'from' must read NOTEBOOK.ipynb#CELL-ID, not {ref!r}")
+    return match["notebook"], match["cell"]
+
+
+def references(source: Any) -> list[tuple[int, str, str]]:
+    """(cell index, notebook file name, cell id) of every reference in the deck source."""
+    found = ((index, _reference(cell, index)) for index, cell in enumerate(source.cells))
+    return [(index, *ref) for index, ref in found if ref is not None]
+
+
+def _course(solutions: Path, lang: str) -> tuple[dict[str, Any], int]:
+    """The course notebooks in ``lang`` (instructor copies, in memory) and how many of their cells
+    are not translated."""
+    from ..authoring import AuthoringError
+    from ..authoring.plan import ReleasePlan
+
+    try:
+        plan = ReleasePlan(solutions)
+        edition = plan.edition(lang)
+    except AuthoringError as exc:
+        raise DeckError(str(exc)) from None
+    return edition.instructor, edition.problems
+
+
+def _title(source: str) -> str:
+    for line in source.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    return source.strip().splitlines()[0] if source.strip() else "?"
+
+
+def _strip_env(source: str) -> str:
+    from ..authoring.plan import ENV_MAGIC
+
+    lines = source.splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith(ENV_MAGIC))
+
+
+def assemble(solutions: Path, lang: str = DEFAULT_LANG, *, source_path: Path | None = None) -> Deck:
+    """The deck notebook in ``lang`` from the deck source and the course in ``solutions``."""
+    from ..authoring import catalogs
+    from ..authoring.plan import env_line
+    from ..notebook_file import read
+
+    solutions = Path(solutions)
+    path = Path(source_path) if source_path else deck_source(solutions)
+    if not path.is_file():
+        raise DeckError(f"no deck source at {path}")
+    source = read(path)
+    course, problems = _course(solutions, lang)
+    own = catalogs.load(deck_catalog(solutions, lang)) if lang != DEFAULT_LANG else None
+    problem_cells = {(p.notebook, p.cell) for p in problems}
+    untranslated: list[str] = []
+    by_id = {name: {c.get("id"): c for c in nb.cells} for name, nb in course.items()}
+
+    cells = []
+    for index, cell in enumerate(source.cells):
+        new = copy.deepcopy(cell)
+        kit = _kit(cell)
+        ref = _reference(cell, index)
+        if ref is not None:
+            name, cell_id = ref
+            if name not in by_id:
+                raise DeckError(f"deck cell {index} ({cell.get('id')}): takes {name}#{cell_id}, "
+                                f"but the course has no notebook {name}")
+            if cell_id not in by_id[name]:
+                raise DeckError(f"deck cell {index} ({cell.get('id')}): takes {name}#{cell_id}, "
+                                f"but {name} has no cell with id {cell_id!r} (renamed or deleted?)")
+            taken = by_id[name][cell_id]
+            new.cell_type = taken.cell_type
+            new.source = _strip_env(taken.source) if taken.cell_type == "code" else taken.source
+            new.id = f"{name[:2]}-{cell_id}"[:64]
+            if (name, cell_id) in problem_cells:
+                untranslated.append(f"{name}#{cell_id}")
+            tags = (taken.get("metadata") or {}).get("tags")
+            if tags:
+                new.metadata["tags"] = list(tags)
+        elif own is not None and cell.cell_type == "markdown" and cell.get("id") and not kit.get("agenda"):
+            text = own.translation(cell.id, cell.source)
+            if text is None:
+                untranslated.append(f"{DECK_NAME}#{cell.id}")
+            else:
+                new.source = text
+        if new.cell_type == "code":
+            new.outputs, new.execution_count = [], None
+        else:
+            new.pop("outputs", None)
+            new.pop("execution_count", None)
+        new.metadata.pop("execution", None)
+        cells.append(new)
+
+    sections, clock = [], 0
+    for cell in cells:
+        minutes = _kit(cell).get("minutes")
+        if minutes is not None:
+            if not isinstance(minutes, int) or minutes <= 0:
+                raise DeckError(f"deck cell {cell.get('id')}: minutes must be a positive whole number")
+            sections.append(Section(_title(cell.source), minutes, clock))
+            cell.source = cell.source.rstrip() + "\n\n" + _timing_line(minutes, clock, lang)
+            clock += minutes
+    for cell in cells:
+        if _kit(cell).get("agenda"):
+            cell.source = _agenda(sections, lang)
+
+    if lang != DEFAULT_LANG:  # the kit speaks the deck's language in the kernel
+        first_code = next((c for c in cells if c.cell_type == "code"), None)
+        if first_code is not None:
+            first_code.source = env_line(lang) + first_code.source
+
+    notebook = copy.deepcopy(source)
+    notebook.cells = cells
+    notebook.metadata["rise"] = rise_settings()
+    kit_meta = dict(notebook.metadata.get("kit") or {})
+    kit_meta.update({"deck": True, "lang": lang} if lang != DEFAULT_LANG else {"deck": True})
+    notebook.metadata["kit"] = kit_meta
+    return Deck(notebook, lang, sections, untranslated)
+
+
+_WORDS = {
+    "en": {"minutes": "min", "from": "from", "section": "Section", "time": "Minutes", "clock": "Clock",
+           "agenda": "# Agenda", "total": "Total"},
+    "de": {"minutes": "Min.", "from": "ab", "section": "Abschnitt", "time": "Minuten", "clock": "Uhr",
+           "agenda": "# Ablauf", "total": "Gesamt"},
+}
+
+
+def _words(lang: str) -> dict[str, str]:
+    return _WORDS.get(lang, _WORDS[DEFAULT_LANG])
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _timing_line(minutes: int, start: int, lang: str) -> str:
+    w = _words(lang)
+    return (f'<p class="kit-deck-timing">{minutes} {w["minutes"]} · '
+            f'{w["from"]} {_clock(start)}</p>')
+
+
+def _agenda(sections: list[Section], lang: str) -> str:
+    w = _words(lang)
+    rows = "\n".join(f"| {i} | {s.title} | {s.minutes} | {_clock(s.start)} |" for i, s in enumerate(sections, 1))
+    total = sum(s.minutes for s in sections)
+    return (f"{w['agenda']}\n\n| | {w['section']} | {w['time']} | {w['clock']} |\n|---|---|---|---|\n{rows}\n"
+            f"| | **{w['total']}** | **{total}** | {_clock(total)} |")
+
+
+def write_deck(deck: Deck, folder: Path) -> Path:
+    """Write the deck notebook and its style sheet (``seminar.css``, which jupyterlab-rise loads
+    for ``seminar.ipynb``) into ``folder``; return the notebook's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DECK_NAME
+    path.write_text(dumps(deck.notebook), encoding="utf-8")
+    (folder / (Path(DECK_NAME).stem + ".css")).write_text(DECK_CSS, encoding="utf-8")
+    return path
