@@ -348,3 +348,12 @@ def test_a_translation_cannot_move_solution_code_out_of_its_block() -> None:
     moved = SOLVED.replace("    # END SOLUTION\n", "").replace("    return a + b\n",
                                                               "    # END SOLUTION\n    return a + b\n")
     assert not catalogs.same_code(SOLVED, moved)
+
+
+def test_lab_says_when_the_german_course_is_not_there(tmp_path: Path) -> None:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "01_add.ipynb").write_text(nbformat.writes(_notebook()))
+    course = lab.find_course(lang="de", cwd=tmp_path)
+    assert course.solutions is None
+    with pytest.raises(lab.LabError, match="the de course is not here"):
+        lab.prepare_notebooks(course)

@@ -156,6 +156,9 @@ def prepare_notebooks(course: Course, *, release_all: bool = False) -> Course:
                            "or replace them with `smtpkit release --force`, which backs them up first") from None
         except AuthoringError as exc:
             raise LabError(f"cannot write the student notebooks: {exc}") from None
+    if not _has_notebooks(course.notebooks) and course.lang != DEFAULT_LANG and course.solutions is None:
+        raise LabError(f"the {course.lang} course is not here: no notebooks in {course.notebooks} (a student "
+                       "release holds a translation only once it is complete); `smtpkit lab` opens the English one")
     if not _has_notebooks(course.notebooks):
         raise LabError(f"no notebooks in {course.notebooks}: run `smtpkit lab` in the course folder "
                        "(the one holding notebooks/), or name the folder with --notebooks DIR")
