@@ -28,37 +28,15 @@ import argparse
 import json
 import os
 import pwd
-import re
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("SMTPKIT_E2E_CHROMIUM", "/usr/bin/chromium")
-ENV = Path(os.environ.get("SMTPKIT_HUB_TEST_ENV", "/var/tmp/smtpkit-hub-env"))
-PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-_KERNEL_IDLE = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
-_ALL_RUN = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const code = w.content.widgets.filter(c => c.model.type === 'code');
-  return w.sessionContext.session.kernel.status === 'idle' && code.every(c => c.model.executionCount !== null);
-}"""
+sys.path.insert(0, str(ROOT / "tests"))
+from hub_driver import ALL_RUN, CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE, PANEL, RUN_ALL, login, running_hub  # noqa: E402
+
 MACHINE_GB, SYSTEM_GB, CORES = 24, 2, 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _memory(pid: int) -> tuple[int, int]:
@@ -131,49 +109,25 @@ def main() -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    base = Path(tempfile.mkdtemp(prefix="smtpkit-hubcost-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    state, prefix = base / "state", f"hc{os.getpid() % 10000}-"
-    names = [f"s{n}" for n in range(1, args.students + 1)]
-    (base / "class.txt").write_text("\n".join(names) + "\n")
-    port = _free_port()
-    hub = subprocess.Popen([sys.executable, "-m", "kit", "hub", "start", str(base / "class.txt"), "--state",
-                            str(state), "--homes", str(base / "homes"), "--port", str(port), "--prefix", prefix,
-                            "--student-env", str(ENV), "--memory", str(args.memory)],
-                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: [lines.append(ln) for ln in hub.stdout], daemon=True).start()
-    results = {"students": {}}
-    try:
-        deadline = time.monotonic() + 900
-        while not any("ready:" in ln for ln in lines):
-            if hub.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("hub did not start:\n" + "".join(lines))
-            time.sleep(0.2)
-        passwords = dict(m.groups() for ln in lines
-                         if (m := re.match(rf"^\s+({re.escape(prefix)}\w+)\s+(\S+)\s", ln)))
-        url = f"http://127.0.0.1:{port}/"
+    prefix = f"hc{os.getpid() % 10000}-"
+    short = [f"s{n}" for n in range(1, args.students + 1)]
+    names = [prefix + name for name in short]
+    results: dict = {"students": {}}
+    with running_hub("\n".join(short) + "\n", prefix, memory_mb=args.memory) as hub:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-gpu"])
-            for name in names:
-                account = prefix + name
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            for account in names:
                 uid = pwd.getpwnam(account).pw_uid
-                context = browser.new_context(viewport={"width": 1280, "height": 800})
-                context.set_default_timeout(180_000)
-                page = context.new_page()
-                page.goto(url + "hub/login")
-                page.fill("#username_input", account)
-                page.fill("#password_input", passwords[account])
+                context, page = login(browser, hub["url"], account, hub["passwords"][account], 180_000)
                 began = time.monotonic()
                 page.click("#login_submit")
                 page.wait_for_selector(f"{PANEL} .jp-CodeCell")
-                page.wait_for_function(_KERNEL_IDLE)
+                page.wait_for_function(KERNEL_IDLE)
                 start = time.monotonic() - began
                 idle_memory = _student_memory(uid)
                 cpu_before, began = _cpu_seconds(uid), time.monotonic()
-                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-                page.wait_for_function(_ALL_RUN)
+                page.evaluate(RUN_ALL)
+                page.wait_for_function(ALL_RUN)
                 run, cpu = time.monotonic() - began, _cpu_seconds(uid) - cpu_before
                 time.sleep(2)
                 results["students"][account] = {"start_s": round(start, 2), "run00_s": round(run, 2),
@@ -182,17 +136,7 @@ def main() -> int:
                 print(account, json.dumps(results["students"][account]), flush=True)
                 context.close()
             browser.close()
-        hub_pid = int((state / "hub.pid").read_text())
-        results["hub_pss_mb"] = _hub_memory(hub_pid)
-    finally:
-        subprocess.run([sys.executable, "-m", "kit", "hub", "stop", "--state", str(state)], cwd=ROOT, timeout=120)
-        try:
-            hub.wait(60)
-        except subprocess.TimeoutExpired:
-            hub.kill()
-        subprocess.run([sys.executable, "-m", "kit", "hub", "remove-accounts", "--yes", "--state", str(state)],
-                       cwd=ROOT, timeout=120)
-        shutil.rmtree(base, ignore_errors=True)
+        results["hub_pss_mb"] = _hub_memory(int((hub["state"] / "hub.pid").read_text()))
     students = list(results["students"].values())
     per = sorted(s["server_pss_mb"] + s["kernel_pss_mb"] for s in students)
     median = per[len(per) // 2]

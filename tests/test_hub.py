@@ -29,21 +29,27 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
+from hub_driver import (
+    ALL_RUN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ENV,
+    KERNEL_IDLE,
+    OUTPUTS,
+    PANEL,
+    ROOT,
+    RUN_ALL,
+    kit,
+    login,
+    running_hub,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("SMTPKIT_E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ENV = Path(os.environ.get("SMTPKIT_HUB_TEST_ENV", "/var/tmp/smtpkit-hub-env"))
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 TIMEOUT_MS = 120_000
 ARTIFACTS = Path(os.environ.get("SMTPKIT_E2E_ARTIFACTS") or ROOT / "tests" / "e2e" / "artifacts")
 
@@ -65,84 +71,12 @@ pytestmark = [
 ]
 
 
-def _kit(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Output:
-    """The lines a process prints, read by a thread, waited for with a deadline."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, pattern: str, timeout: float, process: subprocess.Popen) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.lines:
-                found = re.search(pattern, line)
-                if found:
-                    return found
-            if process.poll() is not None and not self._thread.is_alive():
-                break
-            time.sleep(0.2)
-        raise AssertionError(f"no line matching {pattern!r}; got:\n" + "\n".join(self.lines[-40:]))
-
-
 @pytest.fixture(scope="module")
 def hub():
-    base = Path(tempfile.mkdtemp(prefix="smtpkit-hubtest-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    state, homes = base / "state", base / "homes"
     prefix = f"ht{os.getpid() % 10000}-"
-    classlist = base / "class.csv"
-    classlist.write_text("Name,Email\nAnn Example,ann@uni.example\nBen Beispiel,ben@uni.example\n"
-                         "Cem Muster,cem@uni.example\n", encoding="utf-8")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kit", "hub", "start", str(classlist), "--state", str(state),
-         "--homes", str(homes), "--port", str(port), "--prefix", prefix, "--student-env", str(ENV),
-         "--memory", "1536"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = Output(process.stdout)
-    try:
-        output.wait_for(r"ready: ", 900, process)
-        passwords = {}
-        for line in output.lines:
-            found = re.match(rf"^\s+({re.escape(prefix)}\w+)\s+(\S+)\s", line)
-            if found:
-                passwords[found.group(1)] = found.group(2)
-        yield {"url": f"http://127.0.0.1:{port}/", "state": state, "homes": homes, "base": base,
-               "passwords": passwords, "output": output, "process": process,
-               "students": [f"{prefix}ann", f"{prefix}ben", f"{prefix}cem"]}
-    finally:
-        stopped = _kit("hub", "stop", "--state", str(state), timeout=120)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        removed = _kit("hub", "remove-accounts", "--yes", "--state", str(state), timeout=120)
-        leftover = []
-        for name in ("ann", "ben", "cem"):
-            try:
-                pwd.getpwnam(prefix + name)
-                leftover.append(prefix + name)
-            except KeyError:
-                pass
-        shutil.rmtree(base, ignore_errors=True)
-        assert not leftover, (stopped.stdout + stopped.stderr + removed.stdout + removed.stderr)
+    with running_hub("Name,Email\nAnn Example,ann@uni.example\nBen Beispiel,ben@uni.example\n"
+                     "Cem Muster,cem@uni.example\n", prefix) as running:
+        yield {**running, "students": [f"{prefix}ann", f"{prefix}ben", f"{prefix}cem"]}
 
 
 def _listening_ports(uid: int) -> list[int]:
@@ -193,30 +127,6 @@ def _shoot(page, name: str) -> None:
         shutil.copy(ARTIFACTS / name, ROOT / "docs" / "screenshots" / name)
 
 
-_KERNEL_IDLE = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
-_ALL_RUN = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const k = w.sessionContext.session.kernel;
-  const code = w.content.widgets.filter(c => c.model.type === 'code');
-  return k.status === 'idle' && code.every(c => c.model.executionCount !== null);
-}"""
-_OUTPUTS = """() => {
-  // JupyterLab 4 draws only the cells in view: read the outputs from the notebook's model.
-  const out = [];
-  for (const c of window.jupyterapp.shell.currentWidget.content.widgets) {
-    if (c.model.type !== 'code') continue;
-    for (const o of c.model.outputs.toJSON()) {
-      if (o.output_type === 'stream') out.push((o.name === 'stderr' ? 'STDERR: ' : '') + o.text);
-      else if (o.output_type === 'error') out.push('ERROR: ' + o.ename + ': ' + o.evalue);
-      else if (o.data) out.push(o.data['text/plain'] || '', o.data['text/html'] || '');
-    }
-  }
-  return out.join('\\n');
-}"""
 _SHOW_CHECK = """async () => {
   const nb = window.jupyterapp.shell.currentWidget.content;
   const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().startsWith('check("demo.add", add)'));
@@ -233,13 +143,7 @@ _WRITE_ADD = """() => {
 
 
 def _login(browser, hub, student: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(hub["url"] + "hub/login")
-    page.fill("#username_input", student)
-    page.fill("#password_input", hub["passwords"][student])
-    return context, page
+    return login(browser, hub["url"], student, hub["passwords"][student], TIMEOUT_MS)
 
 
 def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
@@ -262,15 +166,15 @@ def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
             page_b.click("#login_submit")
             for page in (page_a, page_b):
                 page.wait_for_selector(f"{PANEL} .jp-CodeCell", timeout=TIMEOUT_MS)
-                page.wait_for_function(_KERNEL_IDLE, timeout=TIMEOUT_MS)
+                page.wait_for_function(KERNEL_IDLE, timeout=TIMEOUT_MS)
             assert f"/user/{ann}/lab" in page_a.url and f"/user/{ben}/lab" in page_b.url
             page_a.evaluate(_WRITE_ADD)  # Ann has done the exercise, Ben has not
             for page in (page_a, page_b):
-                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.evaluate(RUN_ALL)
             for page in (page_a, page_b):
-                page.wait_for_function(_ALL_RUN, timeout=TIMEOUT_MS)
+                page.wait_for_function(ALL_RUN, timeout=TIMEOUT_MS)
                 page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-            text_a, text_b = page_a.evaluate(_OUTPUTS), page_b.evaluate(_OUTPUTS)
+            text_a, text_b = page_a.evaluate(OUTPUTS), page_b.evaluate(OUTPUTS)
             for text in (text_a, text_b):
                 assert "accepted: True" in text and "STDERR:" not in text and "ERROR:" not in text, text
             assert re.search(r"passed \S+ of \S+ points", text_a), text_a[-3000:]
@@ -311,17 +215,17 @@ def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
     while "return a + b" not in saved.read_text() and time.monotonic() < deadline:
         time.sleep(0.3)
     submissions, graded = hub["base"] / "submissions", hub["base"] / "graded-00"
-    collected = _kit("hub", "collect", "00", "--into", str(submissions), "--state", str(hub["state"]))
+    collected = kit("hub", "collect", "00", "--into", str(submissions), "--state", str(hub["state"]))
     assert collected.returncode == 0, collected.stderr
     assert sorted(p.name for p in submissions.iterdir()) == sorted([ann, ben, cem])
-    graded_run = _kit("grade", str(submissions), "--out", str(graded), "--assignment", "00",
+    graded_run = kit("grade", str(submissions), "--out", str(graded), "--assignment", "00",
                       "--workers", "2", "--quiet", timeout=300)
     assert graded_run.returncode == 0, graded_run.stdout + graded_run.stderr
     with open(graded / "gradebook.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert float(rows[ann]["total"]) > 0
     assert float(rows[ben]["total"]) == 0 and float(rows[cem]["total"]) == 0
-    returned = _kit("hub", "return", str(graded), "--state", str(hub["state"]))
+    returned = kit("hub", "return", str(graded), "--state", str(hub["state"]))
     assert returned.returncode == 0, returned.stderr
     page = home[ann] / "smtp-course" / "feedback" / "graded-00.html"
     assert page.stat().st_uid == uid[ann] and "demo.add" in page.read_text()
@@ -330,7 +234,7 @@ def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
 def test_hub_refuses_a_bad_address_and_an_ordinary_user(tmp_path):
     classlist = tmp_path / "c.txt"
     classlist.write_text("ann\n")
-    done = _kit("hub", "start", str(classlist), "--listen", "0.0.0.0", "--state", str(tmp_path / "s"))
+    done = kit("hub", "start", str(classlist), "--listen", "0.0.0.0", "--state", str(tmp_path / "s"))
     assert done.returncode == 2 and "every network" in done.stderr
     if not (ENV / "bin" / "python").exists():
         pytest.skip("the students' environment is not built yet (the hub test builds it)")

@@ -29,9 +29,9 @@ GROUP = "smtpkit-students"
 def require_root(what: str) -> None:
     """HubError unless this process may create accounts."""
     if os.geteuid() != 0:
-        raise HubError(f"{what} creates and removes local accounts for the students, which needs "
-                       "root: run it with sudo on the course machine (or use Zero to JupyterHub, "
-                       "see docs/HUB.md)")
+        raise HubError(f"{what} needs root: the hub makes a local account for each student, runs "
+                       "their servers as them and reads and writes their homes; run it with sudo on "
+                       "the course machine (or use Zero to JupyterHub, see docs/HUB.md)")
 
 
 def _tool(name: str) -> str:

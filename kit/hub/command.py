@@ -281,8 +281,10 @@ def _return(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
+    from .accounts import require_root
     from .process import stop
 
+    require_root("smtpkit hub stop")
     _say("stopped" if stop(HubState(args.state.resolve())) else "no hub is running")
     return 0
 
