@@ -113,9 +113,10 @@ def fs_type(path: str) -> str:
 def create_cost_us(parent: str, n: int = 100) -> float:
     """Median CPU us to create one empty file in a new folder under ``parent``.
 
-    On this VM's ext4 root it ranges from ~20 us to ~800 us, depending on the folder and on
-    other tenants' I/O, and the LabServer creates two files per message (message + envelope),
-    so it is printed beside the results."""
+    On this VM's ext4 root it ranges from ~20 us to ~950 us, depending on the folder and on
+    files other tenants deleted lately (perf: the kernel's inode allocator skips recently freed
+    inodes, find_inode_bit -> recently_deleted), and the LabServer and Postfix create a file per
+    message, so it is printed beside the results."""
     d = tempfile.mkdtemp(prefix="calib-", dir=parent)
     v = []
     try:
