@@ -357,3 +357,18 @@ def test_lab_says_when_the_german_course_is_not_there(tmp_path: Path) -> None:
     assert course.solutions is None
     with pytest.raises(lab.LabError, match="the de course is not here"):
         lab.prepare_notebooks(course)
+
+
+def test_work_in_the_german_folder_stops_the_release_before_anything_is_written(project: Path, capsys) -> None:
+    _complete(project)
+    work = project / "notebooks" / "de" / "01_add.ipynb"
+    nb = nbformat.read(work, as_version=4)
+    nb.cells[4].source = SOLVED.replace("# BEGIN SOLUTION\n", "")  # a student's answer
+    nbformat.write(nb, work)
+    nbformat.write(_notebook(extra=" New."), project / "solutions" / "01_add.ipynb")
+    english = (project / "notebooks" / "01_add.ipynb").read_bytes()
+    assert _run() == 2
+    assert "changed since the last release" in capsys.readouterr().err and "notebooks/de" in str(work)
+    assert (project / "notebooks" / "01_add.ipynb").read_bytes() == english  # English not written either
+    assert _run("--force") == 0
+    assert list((project / "notebooks" / "de" / ".backup").glob("*/01_add.ipynb"))
