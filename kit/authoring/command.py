@@ -37,9 +37,8 @@ from ..notebook_file import DEFAULT_LANG, LANGUAGES
 from .errors import AuthoringError
 from .leaks import audit, describe_leak, expected_problems, write_expected
 from .plan import ReleasePlan, instructor_folder, student_folder
-from .release import EditedNotebooks, Released, folder_drift, write_release
+from .release import Released, folder_drift, refuse_edited, write_release
 from .student import build_student_release
-from .workspace import plan as workspace_plan
 
 __all__ = ["configure", "run"]
 
@@ -125,11 +124,7 @@ def _check(plan: ReleasePlan, langs: list[str], notebooks: Path, root: Path) -> 
 
 def _release(plan: ReleasePlan, langs: list[str], notebooks: Path, force: bool) -> None:
     if not force:  # someone's work in any language's folder: refuse before writing any
-        for lang in langs:
-            folder = student_folder(notebooks, lang)
-            edited = workspace_plan(folder, plan.edition(lang).student).edited
-            if edited:
-                raise EditedNotebooks(folder, edited)
+        refuse_edited({student_folder(notebooks, lang): plan.edition(lang).student for lang in langs})
     for lang in langs:
         edition = plan.edition(lang)
         folder = student_folder(notebooks, lang)

@@ -32,7 +32,7 @@ from .workspace import MANIFEST, back_up, manifest_entry, plan, read_manifest, w
 
 __all__ = [
     "SOLUTION_ONLY", "release", "check", "drift", "student_notebook", "render", "read_notebook",
-    "rendered", "Released", "EditedNotebooks", "RELEASED_METADATA", "write_release", "folder_drift",
+    "rendered", "Released", "EditedNotebooks", "RELEASED_METADATA", "write_release", "folder_drift", "refuse_edited",
 ]
 
 SOLUTION_ONLY = "solution-only"
@@ -179,6 +179,15 @@ def write_release(notebooks_dir: Path, released: dict[str, str], *, force: bool 
     entries.update({name: manifest_entry(text) for name, text in released.items()})
     write_manifest(notebooks_dir, entries)
     return result
+
+
+def refuse_edited(folders: dict[Path, dict[str, str]]) -> None:
+    """`EditedNotebooks` for the first folder (folder -> the texts a release writes there) holding
+    someone's work; called before a release of several folders writes any of them."""
+    for folder, released in folders.items():
+        edited = plan(folder, released).edited
+        if edited:
+            raise EditedNotebooks(folder, edited)
 
 
 def drift(solutions_dir: Path, notebooks_dir: Path) -> list[tuple[str, str]]:

@@ -31,8 +31,7 @@ from .errors import AuthoringError
 from .leaks import audit, describe_leak, expected_problems, ignore_grader_only, static_leaks
 from .markers import has_markers
 from .plan import ReleasePlan, student_folder
-from .release import EditedNotebooks, Released, write_release
-from .workspace import plan as workspace_plan
+from .release import Released, refuse_edited, write_release
 
 __all__ = ["MARKER", "student_release", "build_student_release", "student_pyproject", "student_readme",
            "MAKEFILE"]
@@ -287,10 +286,7 @@ def build_student_release(root: Path, dest: Path, *, solutions_dir: Path | None 
     readme = student_readme(notebooks, (project.get("project") or {}).get("requires-python"), tuple(translations))
     created = _check_destination(dest)
     if not force:  # edited work in a translation's folder: refuse before anything is written
-        for lang, texts in translations.items():
-            edited = workspace_plan(student_folder(dest / "notebooks", lang), texts).edited
-            if edited:
-                raise EditedNotebooks(student_folder(dest / "notebooks", lang), edited)
+        refuse_edited({student_folder(dest / "notebooks", lang): texts for lang, texts in translations.items()})
     done = write_release(dest / "notebooks", notebooks, force=force)  # refuses edited work first
     for lang, texts in translations.items():
         write_release(student_folder(dest / "notebooks", lang), texts, force=force)
