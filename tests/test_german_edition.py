@@ -136,6 +136,7 @@ def test_a_complete_translation_releases_german_notebooks_that_pass_the_check(pr
     assert "**In diesem Notebook**" in student.cells[1].source
     assert "[Die Aufgabe](#Die-Aufgabe)" in student.cells[1].source
     assert "Dies ist das einzige Notebook des Kurses." in student.cells[5].source
+    assert nav.stale(project / "notebooks" / "de") == []  # `smtpkit nav` agrees: the same German navigation
     # the instructor notebook: the solution kept, no outputs yet (to be executed)
     instructor = nbformat.read(project / "solutions" / "de" / "01_add.ipynb", as_version=4)
     assert "return a + b" in instructor.cells[4].source
