@@ -95,8 +95,10 @@ class Output:
 
 
 @contextmanager
-def running_hub(classlist: str, prefix: str, memory_mb: int = 1536, start_timeout: float = 900) -> Iterator[dict]:
-    """A hub for ``classlist`` (its text); yields url, state, base, passwords, output, process.
+def running_hub(classlist: str, prefix: str, memory_mb: int = 1536, start_timeout: float = 900,
+                extra: tuple[str, ...] = ()) -> Iterator[dict]:
+    """A hub for ``classlist`` (its text), ``extra`` arguments added to ``hub start``; yields url,
+    state, base, passwords, output, process.
     Stopped and its accounts removed afterwards; AssertionError naming accounts left behind."""
     base = Path(tempfile.mkdtemp(prefix="smtpkit-hubtest-", dir="/tmp"))
     os.chmod(base, 0o755)  # the students' homes lie below it
@@ -106,15 +108,15 @@ def running_hub(classlist: str, prefix: str, memory_mb: int = 1536, start_timeou
     process = subprocess.Popen(
         [sys.executable, "-m", "kit", "hub", "start", str(base / "class.csv"), "--state", str(state),
          "--homes", str(base / "homes"), "--port", str(port), "--prefix", prefix, "--student-env", str(ENV),
-         "--memory", str(memory_mb)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "--memory", str(memory_mb), *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = Output(process.stdout)
     made: list[str] = []
     try:
-        output.wait_for(r"ready: ", start_timeout, process)
+        url = output.wait_for(r"ready: (\S+) ", start_timeout, process).group(1)
         passwords = dict(m.groups() for line in output.lines
                          if (m := re.match(rf"^\s+({re.escape(prefix)}[\w-]+)\s+(\S+)\s", line)))
         made = sorted(passwords)
-        yield {"url": f"http://127.0.0.1:{port}/", "state": state, "base": base, "passwords": passwords,
+        yield {"url": url, "state": state, "base": base, "passwords": passwords,
                "output": output, "process": process}
     finally:
         stopped = kit("hub", "stop", "--state", str(state), timeout=120)

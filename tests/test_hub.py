@@ -146,6 +146,28 @@ def _login(browser, hub, student: str):
     return login(browser, hub["url"], student, hub["passwords"][student], TIMEOUT_MS)
 
 
+def test_hub_serves_https_with_the_given_certificate(tmp_path):
+    """--cert/--key: the hub answers HTTPS with that certificate (and not plain HTTP)."""
+    import ssl
+    import urllib.request
+
+    import trustme
+
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    cert, key = tmp_path / "hub.pem", tmp_path / "hub.key"
+    server.private_key_pem.write_to_path(str(key))
+    server.cert_chain_pems[0].write_to_path(str(cert))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with running_hub("dee\n", f"hs{os.getpid() % 10000}-", extra=("--cert", str(cert), "--key", str(key))) as hub:
+        assert hub["url"].startswith("https://127.0.0.1:")
+        with urllib.request.urlopen(hub["url"] + "hub/login", context=context, timeout=30) as answer:
+            assert answer.status == 200 and b"password" in answer.read().lower()
+        with pytest.raises(OSError):
+            urllib.request.urlopen(hub["url"].replace("https:", "http:") + "hub/login", timeout=10).read()
+
+
 def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
     ann, ben, cem = hub["students"]
     assert set(hub["passwords"]) == {ann, ben, cem}

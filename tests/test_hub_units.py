@@ -242,3 +242,50 @@ def test_container_start_hook_copies_the_course_without_overwriting(tmp_path):
     subprocess.run(["bash", str(hook)], check=True, timeout=30,
                    env={"HOME": str(linked), "SMTPKIT_COURSE": str(course), "PATH": os.environ["PATH"]})
     assert not (tmp_path / "elsewhere").exists()
+
+
+# --------------------------------------------------------------------------- address and accounts
+def _listen(listen: str, cert: Path | None = None, key: Path | None = None) -> list[str]:
+    import argparse
+
+    from kit.hub.command import _check_listen
+
+    return _check_listen(argparse.Namespace(listen=listen, cert=cert, key=key))
+
+
+def test_listen_loopback_quietly_elsewhere_with_a_warning(tmp_path):
+    from kit.hub.errors import HubError
+
+    assert _listen("127.0.0.1") == []
+    [warning] = _listen("192.0.2.10")
+    assert "WITHOUT HTTPS" in warning
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("x")
+    key.write_text("x")
+    [warning] = _listen("192.0.2.10", cert, key)
+    assert "WITHOUT" not in warning and "other machines" in warning
+    for bad, message in (("0.0.0.0", "every network"), ("::", "every network"), ("hub.local", "not an IP"),
+                         ("127.0.0.1", "go together")):
+        with pytest.raises(HubError, match=message):
+            _listen(bad, cert if message == "go together" else None)
+
+
+@as_root
+def test_an_account_the_hub_did_not_make_is_never_touched(tmp_path):
+    from kit.hub.accounts import create_accounts, remove_accounts
+    from kit.hub.errors import HubError
+    from kit.hub.roster import Student
+
+    name = f"hu{os.getpid() % 100000}-x"
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True, timeout=60)
+    try:
+        state = HubState(tmp_path / "state").create()
+        with pytest.raises(HubError, match=name):
+            create_accounts([Student(name, "X")], state, tmp_path / "homes")
+        assert state.accounts() == {}
+        assert remove_accounts(state) == []
+        import pwd
+
+        assert pwd.getpwnam(name)  # still there
+    finally:
+        subprocess.run(["userdel", name], check=False, timeout=60)
