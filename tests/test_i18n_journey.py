@@ -136,7 +136,7 @@ def test_the_world_table_picture_and_errors_in_german(world, german):
                         "MX (Präferenz 10) + MTA (schickt die Berichte seines MDA)", "steht für Port"):
         assert german_text in page, german_text
     texts = _texts(world.picture())
-    assert "MX-Abfrage" in texts and "SMTP, Port 25" in texts and "falls der erste ausfällt" in texts
+    assert "MX-Abfrage" in texts and "SMTP, Port 25" in texts and "als Ersatz" in texts
     assert any(t.startswith("lokales DNS (dnspython-Zonen") for t in texts)
     assert any("MSA (Einlieferung, AUTH) + MTA-Warteschlange\nPort 587 -> 127.0.0.1:" in t for t in texts)
     with pytest.raises(KeyError, match="kein Postfach nobody@example.org"):
