@@ -1,7 +1,9 @@
 """The lab server's protocol engine: aiosmtpd's `SMTP` class, taught to talk like Postfix.
 
-aiosmtpd reads lines, enforces line limits, reads DATA safely (only ``<CRLF>.<CRLF>``
-ends it) and does STARTTLS and AUTH. This subclass changes what it *says*:
+aiosmtpd reads command lines, enforces their limits and does STARTTLS and AUTH. The message
+data (DATA, BDAT chunks) is read in blocks by the sans-I/O `kit.protocol.data.DataReader` and
+`ChunkReader`, with aiosmtpd's limits and replies (only ``<CRLF>.<CRLF>`` ends the data).
+This subclass also changes what the server *says*:
 
 * commands are parsed by `kit.protocol`, the same code the client and checkers use;
 * every 2yz/4yz/5yz reply carries an RFC 3463 enhanced status code (ENHANCEDSTATUSCODES,
