@@ -9,6 +9,7 @@ the other tests match on them); only what is shown follows the language.
 from __future__ import annotations
 
 import pytest
+from test_i18n import _english_unless_told  # noqa: F401 - autouse: every test starts in English
 
 from kit import i18n
 from kit.i18n_extract import extract, problems
@@ -19,15 +20,6 @@ from kit.journey.queue import MailQueue, QueueEntry, recipients_from
 from kit.server import LabServer, greylist
 
 FAST = (0.2, 0.4)  # retry waits in seconds
-
-
-@pytest.fixture(autouse=True)
-def _english_unless_told(monkeypatch):
-    """Every test starts in the default: no SMTPKIT_LANG, nothing chosen in code."""
-    monkeypatch.delenv(i18n.ENV, raising=False)
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
 
 
 @pytest.fixture(scope="module")
