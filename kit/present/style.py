@@ -51,6 +51,6 @@ aside.notes {{ display: none; }}
 
 def rise_settings() -> dict:
     """The notebook's ``rise`` metadata: jupyterlab-rise reads it over its own settings."""
-    return {"theme": "white", "transition": "none", "width": f"{SLIDE_WIDTH}px", "height": f"{SLIDE_HEIGHT}px",
+    return {"theme": "white", "transition": "none", "width": SLIDE_WIDTH, "height": SLIDE_HEIGHT,
             "scroll": True, "slideNumber": "c/t", "center": False, "start_slideshow_at": "beginning",
             "autolaunch": True, "enable_chalkboard": False}
