@@ -6,6 +6,7 @@ made from a class list; then, as the issue asks:
 - Playwright logs two students in with the passwords the command printed; each one's lab opens
   ``~/smtp-course/00_start_here.ipynb``, runs all cells (its own ``start_lab()`` server, a mail,
   the ``check`` cells); one student has written ``add`` first, the other has not;
+- an ipywidgets widget renders in a student's lab (the kit's widgets need its lab extension);
 - the two lab servers are two servers, each owned by its student; the other student's connection
   to it is closed before the greeting, the owner's is served (``SMTPKIT_LAB_OWNER_ONLY``);
 - a student cannot read another's home;
@@ -127,6 +128,16 @@ def _shoot(page, name: str) -> None:
         shutil.copy(ARTIFACTS / name, ROOT / "docs" / "screenshots" / name)
 
 
+_ADD_WIDGET = """async () => {
+  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+  const n = nb.model.sharedModel.cells.length;
+  nb.model.sharedModel.insertCell(n, {cell_type: 'code',
+    source: 'import ipywidgets\\nipywidgets.Button(description="hub widget")'});
+  nb.activeCellIndex = n;
+  await app.commands.execute('notebook:run-cell');
+  await nb.scrollToItem(n, 'center');
+  return n;
+}"""
 _SHOW_CHECK = """async () => {
   const nb = window.jupyterapp.shell.currentWidget.content;
   const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().startsWith('check("demo.add", add)'));
@@ -201,6 +212,8 @@ def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
                 assert "accepted: True" in text and "STDERR:" not in text and "ERROR:" not in text, text
             assert re.search(r"passed \S+ of \S+ points", text_a), text_a[-3000:]
             assert re.search(r"not.attempted \S+ of \S+ points", text_b), text_b[-3000:]
+            page_a.evaluate(_ADD_WIDGET)  # the kit's widgets need ipywidgets' lab extension: one renders
+            page_a.wait_for_selector(f"{PANEL} button.widget-button:has-text('hub widget')")
             page_a.evaluate(_SHOW_CHECK)  # the picture: Ann's check of `add`, with its feedback
             page_a.wait_for_selector(f"{PANEL} .jp-Cell.jp-mod-active .jp-OutputArea-output", state="visible")
             page_a.wait_for_timeout(500)  # let the scrolled cells paint
