@@ -1,18 +1,14 @@
 """`ClassroomServer`: a `LabServer` whose sessions keep the classroom's limits.
 
-Everything else (Maildir, transcripts, behaviours, stopping with 421) is `LabServer`'s. Only
-`start` differs: `LabServer.start` builds a `LabController` directly, so this override builds
-a `ClassroomController` the same way (a hook in `LabServer` for the controller class would let
-this file shrink to its constructor).
+Everything else (Maildir, transcripts, behaviours, the life cycle, stopping with 421) is
+`LabServer`'s; only the controller that makes the sessions differs (`_controller_for`).
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from ..server import LabServer
-from ..server.controller import bind_socket
 from ..server.handler import LabHandler
 from .limits import Limits, PeerGuard
 from .smtp import ClassroomController
@@ -30,22 +26,7 @@ class ClassroomServer(LabServer):
         super().__init__(**settings)
         self.guard = PeerGuard(self.limits)
 
-    def start(self) -> ClassroomServer:
-        """Bind and serve (as `LabServer.start`, with classroom sessions); returns self."""
-        with self._lock:
-            if self._controller is not None:
-                return self
-            sock = bind_socket(self.config.host, self.config.port or 0)
-            controller = ClassroomController(LabHandler(self.config, self.mailbox), self._state, sock,
-                                             guard=self.guard, ready_timeout=5.0, **self._smtp_options())
-            try:
-                controller.start()
-            except BaseException:
-                controller.stop(no_assert=True)
-                sock.close()
-                raise
-            self._controller = controller
-            self._address = sock.getsockname()[:2]
-            self._finalizer.detach()
-            self._finalizer = weakref.finalize(self, LabServer._cleanup, controller, self.mailbox, self._tmp)
-            return self
+    def _controller_for(self, sock: Any) -> ClassroomController:
+        """Classroom sessions (the peer guard's limits) instead of plain lab sessions."""
+        return ClassroomController(LabHandler(self.config, self.mailbox), self._state, sock,
+                                   guard=self.guard, ready_timeout=5.0, **self._smtp_options())
