@@ -8,12 +8,14 @@ Each module has one job:
 - ``passwords``: one password per student, printed once for the instructor, kept only hashed;
   ``authenticator`` checks them inside JupyterHub;
 - ``homes``: writing into a student's home without following links (the release of the course,
-  the feedback pages) and never over what is there;
+  the feedback pages) and never over what is there; ``feedback`` returns a grading run's pages;
+- ``runtime``: the students' Python environment (the release's dependencies; the kit from the
+  release, without the reference solutions);
 - ``limits``: a cgroup per student server (memory, processes, CPU where the machine delegates it);
 - ``spawner``: JupyterHub's LocalProcessSpawner with those limits and the release;
 - ``config``: the hub's settings (ports, TLS, spawner, idle culler) from one JSON file;
 - ``collect``: the students' notebooks -> the layout ``smtpkit grade`` reads;
-- ``state``: where the hub keeps its files;
+- ``state``: where the hub keeps its files; ``process``: running and stopping JupyterHub;
 - ``command``: ``smtpkit hub start|stop|collect|return|remove-accounts``.
 
 Why local accounts: a single-user Jupyter server must not run as root, and an account per student
