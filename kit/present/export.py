@@ -35,7 +35,24 @@ def execute_deck(notebook: Any, *, cwd: Path, timeout: float = 180.0) -> Any:
     client = NotebookClient(executed, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd)}})
     client.execute()
+    _still_widgets(executed)
     return executed
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def _still_widgets(notebook: Any) -> None:
+    """A widget needs its kernel: on a static slide it becomes a note saying so (not its repr)."""
+    note = ('<p class="kit-deck-widget"><i>A live widget: it runs in the slideshow '
+            "(<code>smtpkit present</code>).</i></p>")
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            if WIDGET in data:
+                output["data"] = {"text/html": note}
 
 
 def export_html(notebook: Any, target: Path, *, title: str = "SMTP seminar") -> Path:
