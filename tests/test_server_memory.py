@@ -99,3 +99,27 @@ def test_transcripts_bound_alone():
     assert ts.forgotten == 3
     ts.clear()
     assert len(ts) == 0 and ts.forgotten == 0
+
+
+def test_a_huge_command_line_is_counted_not_kept():
+    """One 4 MB line (refused with 500) must not cost the transcript 4 MB; the server keeps
+    serving the session and its replies are all recorded."""
+    from kit.server.smtp import COMMAND_BYTES_KEPT
+
+    with LabServer() as server:
+        c = RawClient(server.host, server.port)
+        try:
+            assert c.reply().startswith("220")
+            assert c.cmd("EHLO big.example").startswith("250")
+            c.sock.sendall(b"NOOP " + b"A" * (4 * 1024 * 1024) + b"\r\n")
+            assert c.reply().startswith("500")
+            assert c.cmd("NOOP").startswith("250")
+            assert c.cmd("QUIT").startswith("221")
+        finally:
+            c.sock.close()
+        server.wait_idle()
+        transcript = server.transcripts[-1]
+        client_text = sum(len(line.text) for line in transcript.lines if line.direction == "client")
+        assert client_text <= COMMAND_BYTES_KEPT
+        server_lines = [line.text for line in transcript.lines if line.direction == "server"]
+        assert server_lines[-1].startswith("221") and any(t.startswith("500") for t in server_lines)

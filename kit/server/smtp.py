@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 #: Bytes of message data a transcript keeps per message; beyond that only lines are counted.
 DATA_BYTES_KEPT = 16 * 1024
+#: Command-line octets a session's transcript keeps (the rest is counted, not kept): a client
+#: that sends one 10 MB line, or millions of short ones, cannot grow the server's memory.
+COMMAND_BYTES_KEPT = 64 * 1024
 
 # aiosmtpd's own replies, reworded as Postfix words them (and with RFC 3463 codes).
 _REWRITE = {
@@ -161,6 +164,7 @@ class LabSMTP(SMTP):
         self._bdat_left = 0
         self._bdat_kept = 0
         self._line_tail = b""
+        self._command_kept = 0
         self._bdat_chunks: list[bytes] | None = None
         self._bdat_size = 0
         # DATA in progress: the block reader that data_received feeds, and who waits for it
@@ -241,7 +245,7 @@ class LabSMTP(SMTP):
         """Command lines go to the transcript as they came; the octets after a ``BDAT n``
         line are a chunk of message data (RFC 3030 §2), kept like DATA's up to the budget."""
         if not self._bdat_left and b"BDAT" not in (self._line_tail + data).upper():
-            self.lab.record_chunk(transcript, data)  # the common case: no chunk in sight
+            self._keep_command(transcript, data)  # the common case: no chunk in sight
             self._line_tail = (self._line_tail + data).rpartition(b"\n")[2][-1024:]
             return
         i = 0
@@ -261,10 +265,10 @@ class LabSMTP(SMTP):
                 continue
             end = data.find(b"\n", i)
             if end < 0:
-                self.lab.record_chunk(transcript, data[i:])
+                self._keep_command(transcript, data[i:])
                 self._line_tail = (self._line_tail + data[i:])[-1024:]
                 return
-            self.lab.record_chunk(transcript, data[i:end + 1])
+            self._keep_command(transcript, data[i:end + 1])
             line, self._line_tail = self._line_tail + data[i:end + 1], b""
             i = end + 1
             verb, _, argument = line.decode("latin-1").strip("\r\n").partition(" ")
@@ -273,6 +277,16 @@ class LabSMTP(SMTP):
                     self._bdat_left, self._bdat_kept = parse_bdat(argument)[0], 0
                 except ProtocolError:
                     pass  # answered 501: no chunk follows
+
+    def _keep_command(self, transcript, data: bytes) -> None:
+        """Command octets into the transcript up to `COMMAND_BYTES_KEPT`; past it, only the
+        count of lines that were not kept."""
+        room = COMMAND_BYTES_KEPT - self._command_kept
+        if room > 0:
+            self.lab.record_chunk(transcript, data[:room])
+            self._command_kept += min(room, len(data))
+        if len(data) > max(room, 0):
+            transcript.add_skipped(data[max(room, 0):].count(b"\n"))
 
     def _record_over_budget(self, transcript, data: bytes) -> None:
         """Past the data budget keep only the end of data and what follows it."""
