@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, syntax
 
+from ..i18n import N_
 from ..protocol import DEFAULT_ENHANCED, ProtocolError, format_ehlo, parse_bdat, parse_command, split_enhanced
 from ..protocol.data import LINE_TOO_LONG, ChunkReader, DataReader
 from .behaviours import STAGES, Behaviour
@@ -94,10 +95,12 @@ def tls_failure_note(error: BaseException | None) -> str:
     reason = getattr(error, "reason", None) or ""
     if isinstance(error, ssl.SSLError) and "_ALERT_" in reason:
         alert = reason.split("_ALERT_", 1)[1].replace("_", " ").lower()
-        return f"{TLS_ABORTED_NOTE} with the alert '{alert}' (RFC 8446 §6.2)"
+        return N_("the client aborted the TLS handshake with the alert '{alert}' (RFC 8446 §6.2)",
+                  alert=alert)
     if error is None or isinstance(error, (ConnectionError, EOFError)):
-        return "the TLS handshake did not happen: the client closed the connection without a TLS alert"
-    return f"the TLS handshake failed: {reason.replace('_', ' ').lower() or error}"
+        return N_("the TLS handshake did not happen: the client closed the connection without a TLS "
+                  "alert")
+    return N_("the TLS handshake failed: {reason}", reason=reason.replace("_", " ").lower() or error)
 
 
 _NOTIFY = {"SUCCESS", "FAILURE", "DELAY"}
@@ -333,7 +336,8 @@ class LabSMTP(SMTP):
         ssl_object = transport.get_extra_info("ssl_object")
         if tls_done and self.transcript is not None:
             what = f"{ssl_object.version()} {ssl_object.cipher()[0]}" if ssl_object else "TLS"
-            self.lab.record(self.transcript, "info", f"{TLS_STARTED_NOTE} ({what}); the client must say EHLO again")
+            self.lab.record(self.transcript, "info",
+                            N_("TLS started ({what}); the client must say EHLO again", what=what))
         elif ssl_object is not None:  # implicit TLS (RFC 8314 §3): protected from the first byte
             self.session.ssl = {"ssl_object": ssl_object, "cipher": ssl_object.cipher(),
                                 "peercert": ssl_object.getpeercert()}
