@@ -28,6 +28,8 @@ from .commands import (
 )
 from .data import (
     MAX_TEXT_LINE,
+    ChunkReader,
+    DataReader,
     decode_data,
     dot_unstuff,
     encode_data,
@@ -45,7 +47,7 @@ __all__ = [
     "DEFAULT_ENHANCED", "KNOWN_CODES", "CodeExplanation", "explain", "explain_enhanced",
     "KNOWN_VERBS", "Command", "ehlo", "format_command", "format_params", "helo", "mail_from", "parse_bdat",
     "parse_command", "parse_params", "rcpt_to",
-    "MAX_TEXT_LINE", "decode_data", "dot_unstuff", "encode_data",
+    "MAX_TEXT_LINE", "ChunkReader", "DataReader", "decode_data", "dot_unstuff", "encode_data",
     "find_end_of_data", "long_lines", "to_crlf",
     "EhloInfo", "format_ehlo", "parse_ehlo",
     "LocalProtocolError", "ProtocolError", "RemoteProtocolError",
