@@ -229,7 +229,7 @@ def test_two_students_work_the_instructor_collects_grades_and_returns(hub):
         groups = {Path(f"/proc/{pid}/cgroup").read_text() for pid in pids if Path(f"/proc/{pid}").exists()}
         assert groups and all(f"smtpkit-hub-{name}" in g for g in groups), groups
     log = (hub["state"] / "hub.log").read_text()
-    assert "Starting service 'idle-culler'" in log and f"smtpkit: {ann} limited to memory 1536 MB" in log
+    assert "Starting service 'idle-culler'" in log and f"smtpkit: {ann} limited to memory 1536 MB, processes 256" in log
 
     # Two students, two lab servers; each refuses the other student and serves its owner.
     ports = {name: _lab_server_ports(uid[name]) for name in (ann, ben)}

@@ -289,3 +289,44 @@ def test_an_account_the_hub_did_not_make_is_never_touched(tmp_path):
         assert pwd.getpwnam(name)  # still there
     finally:
         subprocess.run(["userdel", name], check=False, timeout=60)
+
+
+# --------------------------------------------------------------------------- limits
+@as_root
+def test_a_students_cgroup_limits_memory_and_cpu():
+    """Real cgroups: a process placed in a student's cgroup that allocates past the memory limit
+    is killed; a busy loop gets about the CPU quota; the cgroups go away afterwards."""
+    from kit.hub.limits import Limits, StudentCgroup, cgroups_available
+
+    parents = cgroups_available()
+    if "memory" not in parents and "unified" not in parents:
+        pytest.skip("no writable memory cgroup here")
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    script = ("import sys, time, os\n"
+              "sys.stdin.readline()\n"  # wait until placed
+              "t = time.time()\n"
+              "while time.time() - t < 1.5: pass\n"
+              "print(sum(os.times()[:2]), flush=True)\n"
+              "block = b'x' * (300 * 1024 * 1024)\n"
+              "print('survived', flush=True)\n")
+    cgroup = StudentCgroup(f"unit{os.getpid()}", Limits(memory_mb=128, processes=64, cpus=0.25), parents)
+    child = subprocess.Popen([python, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        applied = cgroup.place(child.pid)
+        assert "memory 128 MB" in applied and "processes 64" in applied
+        assert all(f"smtpkit-hub-unit{os.getpid()}" in line or line.split(":")[1] not in ("memory", "pids")
+                   for line in Path(f"/proc/{child.pid}/cgroup").read_text().splitlines())
+        out, _ = child.communicate("go\n", timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        cgroup.remove()
+    lines = out.split()
+    if "cpu 0.25" in applied:
+        assert float(lines[0]) < 0.8, f"{lines[0]} CPU seconds in 1.5 s with a quota of 0.25"
+    swap = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines()
+                    if ln.startswith("SwapTotal:")))
+    if swap == 0:
+        assert "survived" not in out and child.returncode == -9
+    assert not any(os.path.exists(f) for f in cgroup.folders)

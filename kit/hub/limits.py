@@ -3,8 +3,8 @@
 The hub runs as root and places each student's Jupyter server (and so every kernel it starts)
 in a cgroup of its own, where the machine offers one (the same places the grading sandbox
 uses, `kit.grading.isolation.cgroup_parents`): a memory limit with children included, a
-process count, and on cgroup v2 a CPU share (``cpu.max``) when the ``cpu`` controller is
-delegated. A student who fills memory then loses their own kernel, not the seminar's machine.
+process count, and a CPU quota (cgroup v1 ``cpu.cfs_quota_us``, or v2 ``cpu.max`` when the
+``cpu`` controller is delegated). A student who fills memory then loses their own kernel, not the seminar's machine.
 Where no cgroup can be made, the spawner falls back to a per-user process limit (RLIMIT_NPROC)
 and says that memory is not limited. With SystemdSpawner, systemd does all of this itself
 (``mem_limit``, ``cpu_limit``).
@@ -30,11 +30,41 @@ class Limits:
     cpus: float = 1.0
 
 
+def _cpu_parent() -> str | None:
+    """This process's cgroup in a writable cgroup v1 ``cpu`` hierarchy, or None."""
+    mount = own = None
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                extra = right.split()
+                if len(extra) >= 3 and extra[0] == "cgroup" and "cpu" in extra[2].split(","):
+                    mount = left.split()[4]
+        with open("/proc/self/cgroup", encoding="utf-8") as f:
+            for line in f:
+                _, names, path = line.rstrip("\n").split(":", 2)
+                if "cpu" in names.split(","):
+                    own = path
+    except OSError:
+        return None
+    if mount is None or own is None:
+        return None
+    parent = os.path.join(mount, own.lstrip("/"))
+    return parent if os.access(os.path.join(parent, "cgroup.procs"), os.W_OK) else None
+
+
 def cgroups_available() -> dict[str, str]:
-    """Where student cgroups can be made (see `kit.grading.isolation.cgroup_parents`)."""
+    """Where student cgroups can be made: memory and processes where the grading sandbox makes
+    its own (`kit.grading.isolation.cgroup_parents`), and on cgroup v1 the ``cpu`` hierarchy."""
+    if os.geteuid() != 0:
+        return {}
     from ..grading.isolation import cgroup_parents
 
-    return cgroup_parents()
+    parents = dict(cgroup_parents())
+    cpu = None if "unified" in parents else _cpu_parent()
+    if cpu is not None:
+        parents["cpu"] = cpu
+    return parents
 
 
 def _write(folder: str, name: str, value: str) -> bool:
@@ -71,6 +101,9 @@ class StudentCgroup:
                 period = 100_000
                 if _write(folder, "cpu.max", f"{int(self.limits.cpus * period)} {period}"):
                     applied.append(f"cpu {self.limits.cpus:g}")
+            if kind == "cpu" and _write(folder, "cpu.cfs_period_us", "100000") \
+                    and _write(folder, "cpu.cfs_quota_us", str(int(self.limits.cpus * 100_000))):
+                applied.append(f"cpu {self.limits.cpus:g}")
             if kind in ("pids", "unified") and _write(folder, "pids.max", str(self.limits.processes)):
                 applied.append(f"processes {self.limits.processes}")
             if not _write(folder, "cgroup.procs", str(pid)):
