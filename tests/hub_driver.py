@@ -100,6 +100,12 @@ def running_hub(classlist: str, prefix: str, memory_mb: int = 1536, start_timeou
     """A hub for ``classlist`` (its text), ``extra`` arguments added to ``hub start``; yields url,
     state, base, passwords, output, process.
     Stopped and its accounts removed afterwards; AssertionError naming accounts left behind."""
+    # The hub refuses to start while students could read the instructor's solutions: closed
+    # for the hub's lifetime, as an instructor would (`chmod -R o-rwx`), and opened again after.
+    secrets = [ROOT / "solutions", ROOT / "kit" / "exercises" / "answers"]
+    modes = {p: p.stat().st_mode & 0o777 for p in secrets if p.exists()}
+    for path in modes:
+        os.chmod(path, modes[path] & ~0o007)
     base = Path(tempfile.mkdtemp(prefix="smtpkit-hubtest-", dir="/tmp"))
     os.chmod(base, 0o755)  # the students' homes lie below it
     state = base / "state"
@@ -135,6 +141,8 @@ def running_hub(classlist: str, prefix: str, memory_mb: int = 1536, start_timeou
             except KeyError:
                 pass
         shutil.rmtree(base, ignore_errors=True)
+        for path, mode in modes.items():
+            os.chmod(path, mode)
         assert not leftover, (f"accounts left: {leftover}\n" + stopped.stdout + stopped.stderr
                               + removed.stdout + removed.stderr)
 

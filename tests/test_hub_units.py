@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -330,3 +332,33 @@ def test_a_students_cgroup_limits_memory_and_cpu():
     if swap == 0:
         assert "survived" not in out and child.returncode == -9
     assert not any(os.path.exists(f) for f in cgroup.folders)
+
+
+def test_the_hub_refuses_while_students_could_read_the_solutions():
+    from kit.hub.command import _refuse_readable_secrets, readable_secrets
+    from kit.hub.errors import HubError
+
+    # not below pytest's tmp_path: its folder is closed to others, which would hide the case
+    base = Path(tempfile.mkdtemp(prefix="smtpkit-secrets-", dir="/tmp"))
+    try:
+        _check_refusal(base, _refuse_readable_secrets, readable_secrets, HubError)
+    finally:
+        shutil.rmtree(base)
+
+
+def _check_refusal(base, _refuse_readable_secrets, readable_secrets, HubError):
+    root = base / "course"
+    (root / "solutions").mkdir(parents=True)
+    (root / "kit" / "exercises" / "answers").mkdir(parents=True)
+    for path in (base, root, root / "kit", root / "kit" / "exercises"):
+        os.chmod(path, 0o755)
+    os.chmod(root / "solutions", 0o755)
+    os.chmod(root / "kit" / "exercises" / "answers", 0o755)
+    assert readable_secrets(root) == [root / "solutions", root / "kit" / "exercises" / "answers"]
+    with pytest.raises(HubError, match="chmod -R o-rwx"):
+        _refuse_readable_secrets(root, allow=False)
+    assert "readable by every account" in _refuse_readable_secrets(root, allow=True)
+    os.chmod(root / "solutions", 0o750)           # closed itself
+    os.chmod(root / "kit" / "exercises", 0o750)   # or a folder on the way
+    assert readable_secrets(root) == []
+    assert _refuse_readable_secrets(root, allow=False) is None

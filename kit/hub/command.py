@@ -56,6 +56,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="processes one student may run (default 256)")
     start.add_argument("--cull-minutes", type=positive_int, default=60, metavar="M",
                        help="stop a student's server idle this long (default 60)")
+    start.add_argument("--allow-readable-solutions", action="store_true",
+                       help="start even though students could read the solutions (not advised)")
     start.add_argument("--new-passwords", action="store_true",
                        help="print new passwords for every student (the old ones stop working)")
     start.add_argument("--student-env", type=Path, metavar="DIR",
@@ -131,13 +133,36 @@ def _project_root() -> Path:
     return root
 
 
-def _answers_warning(root: Path) -> str | None:
-    answers = root / "kit" / "exercises" / "answers"
-    if answers.is_dir() and os.stat(answers).st_mode & 0o005:
-        return (f"the reference solutions in {answers} can be read by every account on this "
-                f"machine, students included; `chmod o-rwx {answers}` (students' servers import "
-                "the student release's kit, which has none)")
-    return None
+def _open_to_others(path: Path) -> bool:
+    """Whether an account that is neither the owner nor in the group can read ``path``: every
+    folder on the way lets others through, and the path itself lets them read."""
+    path = path.resolve()
+    for folder in reversed(path.parents):
+        if not os.stat(folder).st_mode & 0o001:
+            return False
+    return bool(os.stat(path).st_mode & 0o004)
+
+
+def readable_secrets(root: Path) -> list[Path]:
+    """The instructor's solutions a student account could read: the instructor notebooks and
+    the grader-only reference answers of the checkout the hub is started from."""
+    candidates = [root / "solutions", root / "kit" / "exercises" / "answers"]
+    return [p for p in candidates if p.exists() and _open_to_others(p)]
+
+
+def _refuse_readable_secrets(root: Path, allow: bool) -> str | None:
+    """HubError (fail closed) when students could read the solutions; with ``allow`` only a
+    warning, for a machine where the instructor knows why."""
+    found = readable_secrets(root)
+    if not found:
+        return None
+    paths = " ".join(str(p) for p in found)
+    text = (f"students could read the solutions here ({paths} are readable by every account); "
+            f"run `chmod -R o-rwx {paths}` first (students' servers use the student release, "
+            "which has no solutions)")
+    if not allow:
+        raise HubError(text + ", or pass --allow-readable-solutions")
+    return text
 
 
 def _release(root: Path, state: HubState, lang: str) -> Path:
@@ -191,6 +216,9 @@ def _start(args: argparse.Namespace) -> int:
     except RosterError as exc:
         raise HubError(str(exc)) from None
     root = _project_root()
+    secrets = _refuse_readable_secrets(root, args.allow_readable_solutions)
+    if secrets:
+        warnings.append(secrets)
     state = HubState(args.state.resolve()).create()
     _say(f"building the student release ({args.lang}) in {state.release} ...")
     notebooks = _release(root, state, args.lang)
@@ -215,8 +243,7 @@ def _start(args: argparse.Namespace) -> int:
     state.config_file.write_text(config_text(state.settings_file), encoding="utf-8")
     write_lab_defaults(state.root, args.lang)
     url = hub_url(config["ip"], args.port, tls)
-    answers = _answers_warning(root)
-    for warning in [*warnings, *([answers] if answers else [])]:
+    for warning in warnings:
         _say(f"warning: {warning}")
     fresh = _passwords(state, names, args.new_passwords)
     process = launch(state)
