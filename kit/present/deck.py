@@ -154,7 +154,6 @@ def assemble(solutions: Path, lang: str = DEFAULT_LANG, *, source_path: Path | N
             taken = by_id[name][cell_id]
             new.cell_type = taken.cell_type
             new.source = _strip_env(taken.source) if taken.cell_type == "code" else taken.source
-            new.id = f"{name[:2]}-{cell_id}"[:64]
             if (name, cell_id) in problem_cells:
                 untranslated.append(f"{name}#{cell_id}")
             tags = (taken.get("metadata") or {}).get("tags")

@@ -1,0 +1,67 @@
+"""The classroom's dashboard on a slide, without widgets.
+
+jupyterlab-rise 0.43 does not render ipywidgets 8 on its slides (jupyterlab-contrib/rise #119,
+#126: a widget shows as its text), so the deck shows the room with a plain rich output that a
+daemon thread replaces in place (``update_display_data``, by display id) whenever the room
+changes: it works in the RISE presenter, in JupyterLab and in the static export alike. The
+picture is the classroom's own (`kit.classroom.render_html`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+__all__ = ["LiveBoard", "live_board"]
+
+
+class LiveBoard:
+    """Draws ``room`` now and again on every change, every ``interval`` seconds, until the room stops
+    or `stop` is called."""
+
+    def __init__(self, room: Any, *, interval: float = 1.0) -> None:
+        from IPython.display import display
+
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self.room, self.interval = room, interval
+        self._key: tuple | None = None
+        self._stop = threading.Event()
+        self.handle = display(self._picture(), display_id=True)
+        self._thread = threading.Thread(target=self._run, name="smtpkit-present-board", daemon=True)
+        self._thread.start()
+
+    def _picture(self):
+        from IPython.display import HTML
+
+        from ..classroom import render_html
+
+        status = self.room.status()
+        self._key = (self.room.model.version, status.running, int(status.seconds_left // 60), status.behaviours)
+        return HTML(render_html(self.room.model.snapshot(), status))
+
+    def refresh(self) -> bool:
+        """Redraw if the room changed; True if it did."""
+        status = self.room.status()
+        key = (self.room.model.version, status.running, int(status.seconds_left // 60), status.behaviours)
+        if key == self._key:
+            return False
+        self.handle.update(self._picture())
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.refresh()
+            except Exception:  # a closed kernel connection must not end in a traceback in a cell
+                pass
+            if not self.room.running:
+                break
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def live_board(room: Any, *, interval: float = 1.0) -> LiveBoard:
+    """Show the room's dashboard in this cell's output and keep it current."""
+    return LiveBoard(room, interval=interval)
