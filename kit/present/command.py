@@ -8,8 +8,9 @@ speaker notes, ``,`` hides the buttons.
 
 ``--export FILE.html`` writes the offline slides instead (the deck executed once in a fresh
 kernel, then reveal.js with everything inlined: `kit.present.export`), for rooms without Python.
-``--build-only`` writes the deck and stops. ``--lang de``: the German deck from the German
-catalogs; cells not yet translated stay English and are counted.
+``--build-only`` writes the deck and stops; ``--lang de --update-catalog`` brings the deck's
+German catalog up to date with its own cells (the course cells have theirs). ``--lang de``: the
+German deck from the German catalogs; cells not yet translated stay English and are counted.
 
 Exit codes: JupyterLab's own when it ran; 0 after ``--export``/``--build-only``; 2 for bad
 arguments, a missing deck source or a reference to a cell that no longer exists.
@@ -40,6 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", type=Path, default=None, metavar="FILE.html",
                         help="write offline HTML slides (executed once, images and reveal.js inlined) and stop")
     parser.add_argument("--build-only", action="store_true", help="write the deck notebook and stop")
+    parser.add_argument("--update-catalog", action="store_true",
+                        help="bring solutions/deck/locale/<lang>/seminar.po up to date with the deck's own cells "
+                             "(for --lang other than en) and stop")
     parser.add_argument("--port", type=port, metavar="N", help="JupyterLab's port (default: 8888 if free)")
     parser.add_argument("--no-browser", action="store_true", help="print the address instead of opening a browser")
     parser.add_argument("--timeout", type=float, default=180.0, metavar="SECONDS",
@@ -63,12 +67,20 @@ def rise_url(port_number: int, token: str | None, name: str = "seminar.ipynb") -
 
 
 def run(args: argparse.Namespace) -> int:
-    from .deck import DeckError, assemble, write_deck
+    from .deck import DeckError, assemble, update_catalog, write_deck
 
     if args.timeout <= 0:
         return _fail("--timeout must be positive")
     if args.export is not None and args.export.suffix.lower() not in (".html", ".htm"):
         return _fail(f"--export wants a .html file, not {args.export}")
+    if args.update_catalog:
+        if args.lang == DEFAULT_LANG:
+            return _fail("--update-catalog needs --lang (the deck's source is English)")
+        try:
+            _say(f"catalog up to date: {update_catalog(args.solutions, args.lang)}")
+        except DeckError as exc:
+            return _fail(str(exc))
+        return 0
     try:
         deck = assemble(args.solutions, args.lang)
     except DeckError as exc:

@@ -30,7 +30,7 @@ from ..notebook_file import DEFAULT_LANG, dumps
 from .style import DECK_CSS, rise_settings
 
 __all__ = ["DeckError", "Deck", "Section", "DECK_NAME", "deck_source", "deck_catalog", "references",
-           "assemble", "write_deck"]
+           "assemble", "write_deck", "update_catalog"]
 
 DECK_NAME = "seminar.ipynb"
 _REF = re.compile(r"^(?P<notebook>[0-9A-Za-z_.-]+\.ipynb)#(?P<cell>[A-Za-z0-9_-]{1,64})$")
@@ -254,3 +254,21 @@ def _trust(path: Path) -> None:
     notebook = nbformat.read(str(path), as_version=4)
     if not notary.check_signature(notebook):
         notary.sign(notebook)
+
+
+def update_catalog(solutions: Path, lang: str) -> Path:
+    """Bring the deck's own catalog (``solutions/deck/locale/<lang>/seminar.po``) up to date with
+    its own markdown cells, as ``smtpkit release --update-catalogs`` does for the course (the same
+    `kit.authoring.catalogs.update`); references and the generated agenda are not the deck's text."""
+    from ..authoring import catalogs
+    from ..notebook_file import read
+
+    if not deck_source(solutions).is_file():
+        raise DeckError(f"no deck source at {deck_source(solutions)}")
+    source = read(deck_source(solutions))
+    own = copy.deepcopy(source)
+    own.cells = [c for i, c in enumerate(source.cells)
+                 if _reference(c, i) is None and not _kit(c).get("agenda") and c.cell_type == "markdown"]
+    path = deck_catalog(solutions, lang)
+    catalogs.update(own, DECK_NAME, catalogs.load(path), lang)
+    return path
