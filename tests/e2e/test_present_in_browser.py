@@ -251,8 +251,3 @@ def test_the_quiz_gives_feedback_in_the_browser(page, lab, artifacts):  # noqa: 
     shoot(page, artifacts, "quiz")
     print(f"quiz: {time.monotonic() - t0:.1f} s")
 
-
-def test_widget_free_text_is_not_the_answer():
-    """The options carry the choice texts only: no index or hash reaches the page's labels."""
-    for sealed in re.findall(r"'([0-9a-f]{64})'", (ROOT / "kit" / "quiz" / "bank.py").read_text()):
-        assert sealed not in (ROOT / "notebooks" / "03_reply_codes.ipynb").read_text()
