@@ -172,3 +172,27 @@ def test_the_offline_export_runs_the_deck_and_needs_no_network(tmp_path):
     assert executed.metadata["kit"]["deck"]
     for text in ("250 2.1.5", "503", "Mallory", "alice\\x00wonderland"):
         assert text in page, text  # outputs of the live cells, run once for the export
+
+
+def test_the_room_board_on_a_slide_redraws_when_a_student_connects(capsys):
+    import smtplib
+    import time
+
+    from kit.classroom import Room
+    from kit.present.live import LiveBoard
+
+    with Room(port=0, minutes=1) as room:
+        board = LiveBoard(room, interval=60)  # redrawn by hand below, not by its thread
+        try:
+            assert board.refresh() is False  # nothing happened yet
+            with smtplib.SMTP(room.host, room.port, timeout=10) as student:
+                student.helo("ada-laptop")
+            deadline = time.monotonic() + 10
+            while not board.refresh():
+                assert time.monotonic() < deadline, "the board never saw the student"
+        finally:
+            board.stop()
+    shown = capsys.readouterr().out  # outside a kernel, display() prints the HTML's repr
+    assert shown.count("IPython.core.display.HTML") >= 2
+    with pytest.raises(ValueError):
+        LiveBoard(room, interval=0)

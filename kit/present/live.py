@@ -20,14 +20,15 @@ class LiveBoard:
     or `stop` is called."""
 
     def __init__(self, room: Any, *, interval: float = 1.0) -> None:
-        from IPython.display import display
+        from IPython.display import DisplayHandle
 
         if interval <= 0:
             raise ValueError("interval must be positive")
         self.room, self.interval = room, interval
         self._key: tuple | None = None
         self._stop = threading.Event()
-        self.handle = display(self._picture(), display_id=True)
+        self.handle = DisplayHandle()  # its own display id, also outside a kernel (where it prints)
+        self.handle.display(self._picture())
         self._thread = threading.Thread(target=self._run, name="smtpkit-present-board", daemon=True)
         self._thread.start()
 
