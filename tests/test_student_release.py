@@ -62,14 +62,15 @@ def _markdown_texts(release: Path) -> list[tuple[Path, str]]:
 def test_the_release_holds_its_own_project_files_and_nothing_of_the_instructor(release_dir: Path) -> None:
     top = {p.name for p in release_dir.iterdir()}
     assert top == {"kit", "notebooks", "README.md", "pyproject.toml", "Makefile", MARKER}
-    assert sorted(p.name for p in (release_dir / "notebooks").iterdir()) == sorted(
-        [MANIFEST] + [p.name for p in (ROOT / "solutions").glob("*.ipynb")])
+    english = sorted([MANIFEST] + [p.name for p in (ROOT / "solutions").glob("*.ipynb")])
+    assert sorted(p.name for p in (release_dir / "notebooks").iterdir()) == sorted(english + ["de"])
+    assert sorted(p.name for p in (release_dir / "notebooks" / "de").iterdir()) == english  # German, complete
     assert not (release_dir / "kit" / "exercises" / "answers").exists()
     for path in release_dir.rglob("*.py"):
         text = path.read_text(encoding="utf-8", errors="replace")
         assert not re.search(r"^HIDDEN\s*[:=]", text, re.MULTILINE), f"hidden tests in {path}"
         assert not re.search(r"^\s*def reference_", text, re.MULTILINE), f"a reference answer in {path}"
-    for path in (release_dir / "notebooks").glob("*.ipynb"):
+    for path in (release_dir / "notebooks").rglob("*.ipynb"):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         assert not [c for c in cells if "solution-only" in c["metadata"].get("tags", [])]
         code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
