@@ -365,7 +365,9 @@ def quiet_config_path(lang: str = DEFAULT_LANG) -> Iterator[Path]:
     JupyterLab reads it because `lab_environment` appends it to ``JUPYTER_CONFIG_PATH``: the
     language is set for this lab only, as a default, and never written into the user's settings
     (``~/.jupyter/lab/user-settings``). A language the user chose there (Settings -> Language)
-    still wins, as any setting of their own does."""
+    still wins, as any setting of their own does. Known with the German pack (JupyterLab 4.5):
+    theme CSS overrides such as ``code-font-family`` are ignored (jupyterlab/jupyterlab#18520);
+    the course sets none."""
     with tempfile.TemporaryDirectory(prefix="smtpkit-lab-") as folder:
         labconfig = Path(folder) / "labconfig"
         labconfig.mkdir()
