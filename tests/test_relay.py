@@ -8,7 +8,8 @@ import email.policy
 import pytest
 
 from kit.client import send_mail
-from kit.client.relay import FALLBACK_HELO, drop_return_path, forward
+from kit.client.relay import FALLBACK_HELO, forward
+from kit.protocol.header import has_return_path
 from kit.server import LabServer
 from kit.trace import trace
 
@@ -17,7 +18,9 @@ NAMES = ("msa.example.test", "mx.example.org", "mda.example.org")
 
 @pytest.fixture
 def chain():
-    servers = [LabServer(hostname=name, domains=["example.org"], durable=False).start() for name in NAMES]
+    # the first two pass mail on (relays: no Return-Path), the last one makes the final delivery
+    servers = [LabServer(hostname=name, domains=["example.org"], durable=False,
+                         final_delivery=name == NAMES[-1]).start() for name in NAMES]
     yield servers
     for server in servers:
         server.stop()
@@ -50,22 +53,34 @@ def test_three_servers_make_three_hops(chain):
     assert final.envelope.helo == "mx.example.org"
 
 
-def test_return_path_is_dropped_and_the_rest_is_kept_byte_for_byte(chain):
-    msa, mx, _ = chain
+def test_relays_write_no_return_path_and_the_rest_is_kept_byte_for_byte(chain):
+    msa, mx, mda = chain
     body = "Line one.\n.A line that starts with a dot.\nReturn-Path: <in the body stays>\nGrüße\n"
     assert send_mail(msa.host, msa.port, "alice@example.test", ["bob@example.org"], subject="Bytes",
                      body=body).ok
     before = raw_latest(msa)
+    assert "return-path" not in header_names(before)  # a relay: no Return-Path
     assert forward(msa.mailbox.latest, mx.host, mx.port).ok
     after = raw_latest(mx)
-    assert header_names(after).count("return-path") == 1  # the new one, from mx's final delivery
-    assert header_names(after)[:3] == ["return-path", "received", "received"]
-    # after mx's own two trace fields comes exactly what msa stored, minus its Return-Path
-    new_head = after.split(b"\n", 1)[1]
-    new_head = new_head[new_head.index(b"\nReceived:") + 1:]
-    assert new_head == before.split(b"\n", 1)[1]
-    assert b"Return-Path: <in the body stays>" in after
-    assert "Grüße" in mx.mailbox.latest.message.get_content()
+    assert "return-path" not in header_names(after)
+    # mx's own trace field, then exactly what msa stored
+    assert after.startswith(b"Received:")
+    assert after[after.index(b"\nReceived:") + 1:] == before
+    assert forward(mx.mailbox.latest, mda.host, mda.port).ok
+    final = raw_latest(mda)
+    assert header_names(final)[:4] == ["return-path", "received", "received", "received"]
+    assert b"Return-Path: <in the body stays>" in final
+    assert "Grüße" in mda.mailbox.latest.message.get_content()
+
+
+def test_a_finally_delivered_message_is_refused(chain):
+    msa, mx, mda = chain
+    assert send_mail(mda.host, mda.port, "alice@example.test", ["bob@example.org"], body="x\n").ok
+    delivered = mda.mailbox.latest
+    assert has_return_path(mda.mailbox.raw(delivered.key))
+    with pytest.raises(ValueError, match="final_delivery=False"):
+        forward(delivered, mx.host, mx.port)
+    assert len(list(mx.mailbox)) == 0  # nothing was sent
 
 
 def test_envelope_is_kept_several_recipients_and_a_null_sender(chain):
@@ -77,7 +92,8 @@ def test_envelope_is_kept_several_recipients_and_a_null_sender(chain):
     assert "MAIL FROM:<>" in result.transcript.to_text()
     env = mx.mailbox.latest.envelope
     assert env.mail_from == "" and list(env.rcpt_tos) == rcpts
-    assert mx.mailbox.latest["Return-Path"] == "<>"
+    assert forward(mx.mailbox.latest, chain[2].host, chain[2].port).ok
+    assert chain[2].mailbox.latest["Return-Path"] == "<>"
 
 
 def test_overrides_and_plain_messages(chain):
@@ -120,11 +136,9 @@ def test_forward_to_nobody_reports_the_connection_error(chain):
 
 
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
-def test_drop_return_path(eol):
-    lines = [b"Return-Path:", b"  <alice@example.test>", b"Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000",
-             b"return-path : <again@example.test>", b"Subject: s", b"", b"Return-Path: <body>", b""]
-    out = drop_return_path(eol.join(lines))
-    assert out == eol.join([lines[2], lines[4], b"", b"Return-Path: <body>", b""])
-    assert drop_return_path(b"") == b""
-    assert drop_return_path(b"Subject: no body") == b"Subject: no body"
-    assert drop_return_path(b"Return-Path: <x>") == b""
+def test_has_return_path(eol):
+    assert has_return_path(eol.join([b"Received: x", b"return-path : <a@b>", b"Subject: s", b"", b""]))
+    assert has_return_path(eol.join([b"Return-Path:", b"  <alice@example.test>", b"", b""]))
+    assert not has_return_path(eol.join([b"Subject: s", b"", b"Return-Path: <in the body>", b""]))
+    assert not has_return_path(eol.join([b"X-Return-Path: <a@b>", b"", b""]))
+    assert not has_return_path(b"")

@@ -12,12 +12,12 @@ Each server prepends its own ``Received:`` field and keeps the ones already ther
 so the message that reaches the last server carries one field per server: a trace to read
 with `kit.trace`.
 
-What is sent is the stored message byte for byte, with one exception: the
-``Return-Path:`` field. A lab server writes it because it acts as the *final delivery*
-server, and §4.4 reserves that field for final delivery ("When the delivery SMTP server
-makes the final delivery of a message, it inserts a return-path line at the beginning of
-the mail data"). A relaying MTA never adds it, and a message SHOULD NOT be sent with one
-already in it, so `forward` drops it; the next server writes a new one from the envelope.
+What is sent is the stored message byte for byte. A relay never adds ``Return-Path:``: RFC 5321
+§4.4 reserves it for final delivery ("When the delivery SMTP server makes the final delivery of a
+message, it inserts a return-path line at the beginning of the mail data"). So the servers of a
+chain that pass mail on are started as relays, ``LabServer(final_delivery=False)``, and write
+none; only the last one does. A message that carries one was delivered already: `forward`
+refuses it (ValueError) instead of quietly editing it.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from email.message import Message
 from email.policy import default as _default_policy
 from typing import Any
 
-from ..protocol.header import drop_return_path, split_header
+from ..protocol.header import has_return_path, split_header
 from ..trace import hops
 from .send import SendResult, send_mail
 
-__all__ = ["forward", "drop_return_path", "FALLBACK_HELO"]
+__all__ = ["forward", "FALLBACK_HELO"]
 
 #: The EHLO name used when the message carries no Received field to take it from.
 FALLBACK_HELO = "relay.example.test"
@@ -66,7 +66,8 @@ def forward(stored_message: Any, host: str, port: int, *, helo: str | None = Non
     ``stored_message`` is what a lab server's mailbox returns (``server.mailbox.latest``):
     its envelope gives MAIL FROM and the RCPT TOs unless ``mail_from`` / ``rcpt_tos`` say
     otherwise (they are required for a plain message, bytes or str). The content is sent
-    unchanged except that ``Return-Path:`` is dropped (final delivery only, RFC 5321 §4.4).
+    unchanged; ValueError for a message that carries ``Return-Path:`` (finally delivered
+    already, RFC 5321 §4.4: start the server it came from with ``final_delivery=False``).
 
     ``helo`` is the name to introduce ourselves with; by default it is the host that holds
     the message now, the ``by`` of its top-most ``Received:`` field, as the real MTA would
@@ -82,6 +83,10 @@ def forward(stored_message: Any, host: str, port: int, *, helo: str | None = Non
         if envelope is None:
             raise ValueError("no envelope: pass rcpt_tos= (and mail_from=) for a plain message")
         rcpt_tos = list(envelope.rcpt_tos)
-    content = drop_return_path(_as_bytes(message))
+    content = _as_bytes(message)
+    if has_return_path(content):
+        raise ValueError("this message carries Return-Path:, so its server made the final delivery "
+                         "(RFC 5321 §4.4) and a relay must not pass it on with that field; start "
+                         "the servers that relay with LabServer(final_delivery=False)")
     name = helo or _top_by(content) or FALLBACK_HELO
     return send_mail(host, port, mail_from, list(rcpt_tos), content, ehlo_name=name, timeout=timeout)

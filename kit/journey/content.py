@@ -1,8 +1,9 @@
 """Small byte-level edits of a message's header that the agents of the journey make.
 
 A relay must not change what earlier hops wrote (RFC 5321 §4.4), so these helpers touch
-only what each agent is told to: drop ``Return-Path:`` (final delivery only, §4.4), prepend
-trace and delivery fields, read a few fields without parsing the body.
+only what each agent is told to: prepend trace and delivery fields, read a few fields without
+parsing the body. (``Return-Path:`` is written by final delivery only, RFC 5321 §4.4: the world's
+MSA and MX never write one, so nobody has to remove it.)
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime
 
-from ..protocol.header import drop_return_path, prepend_fields, split_header
+from ..protocol.header import prepend_fields, split_header
 
-__all__ = ["split_header", "drop_return_path", "prepend_fields", "header_fields", "count_received",
+__all__ = ["split_header", "prepend_fields", "header_fields", "count_received",
            "local_received"]
 
 _headers = BytesHeaderParser(policy=email.policy.default)

@@ -1,4 +1,5 @@
-"""Byte-level edits of a message's header section that a relay or a delivery agent makes.
+"""Byte-level reads and edits of a message's header section that a relay or a delivery agent
+makes.
 
 A relay must not change what earlier hops wrote (RFC 5321 §4.4), so these helpers touch only
 the fields they are asked to and leave every other byte, the body included, as it was.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split_header", "drop_return_path", "prepend_fields"]
+__all__ = ["split_header", "has_return_path", "prepend_fields"]
 
 _RETURN_PATH = re.compile(rb"return-path[ \t]*:", re.IGNORECASE)
 
@@ -22,23 +23,11 @@ def split_header(content: bytes) -> tuple[list[bytes], bytes]:
     return lines, b""
 
 
-def drop_return_path(content: bytes) -> bytes:
-    """``content`` without its ``Return-Path:`` fields (folded lines included).
-
-    Only final delivery writes Return-Path (RFC 5321 §4.4), so a relay drops any it finds.
-    """
-    header, rest = split_header(content)
-    kept: list[bytes] = []
-    dropping = False
-    for line in header:
-        if line[:1] in (b" ", b"\t"):  # a continuation line belongs to the field above
-            if not dropping:
-                kept.append(line)
-            continue
-        dropping = bool(_RETURN_PATH.match(line))
-        if not dropping:
-            kept.append(line)
-    return b"".join(kept) + rest
+def has_return_path(content: bytes) -> bool:
+    """Whether the header holds a ``Return-Path:`` field: the mark of final delivery (RFC 5321
+    §4.4), which a message passed on to another server must not carry."""
+    header, _ = split_header(content)
+    return any(_RETURN_PATH.match(line) for line in header)
 
 
 def prepend_fields(content: bytes, fields: list[tuple[str, str]]) -> bytes:
