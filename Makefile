@@ -31,13 +31,15 @@ lab: $(VENV)/.installed-lab
 lab-de: $(VENV)/.installed-lab
 	$(BIN)/smtpkit lab --lang de
 
-# The German edition (solutions/de, notebooks/de) is checked by test-de, not yet part of `test`:
-# to switch it on, add `$(MAKE) test-de` as test's last line (and drop `--lang en` there).
+# The whole suite: the tests, the release in sync (both languages), every notebook under nbval
+# (instructor notebooks with their outputs compared, student notebooks lax), English then German.
+# The seminar deck (solutions/deck) is assembled and run by tests/test_present*.py.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/python -m kit release --check --lang en
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore=solutions/de solutions
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore=solutions/de --ignore=solutions/deck solutions
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --ignore=notebooks/de notebooks
+	$(MAKE) test-de
 
 test-de: $(VENV)/.installed-test
 	$(BIN)/python -m kit release --check --lang de
