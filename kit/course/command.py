@@ -26,6 +26,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..cli_args import port
@@ -115,15 +116,25 @@ def run(args: argparse.Namespace) -> int:
         _say(f"warning: could not mark the course's notebooks as trusted ({exc})")
     token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     _say(f"starting JupyterLab on {HOST}:{chosen} for {course.notebooks} ...")
-    with quiet_config_path(course.lang) as config_path:
-        lang = course.lang if course.lang != DEFAULT_LANG else None
-        process = subprocess.Popen(cmd, env=lab_environment(token, config_path, lang=lang))
+
+    def ready() -> None:
+        _say("JupyterLab is ready. Open this address if no browser window appears:")
+        print(f"\n    {lab_url(chosen, token, first)}\n", flush=True)
+        _say(f"listening on {HOST} only. Stop it with Ctrl-C (twice).")
+
+    return serve_lab(cmd, chosen, token, course.lang, ready)
+
+
+def serve_lab(cmd: list[str], port: int, token: str, lang: str, ready: Callable[[], None]) -> int:
+    """Run JupyterLab (``cmd``) with the kit's quiet settings in ``lang``, call ``ready`` once it
+    serves on ``port``, and wait for it; its exit code. Shared by `smtpkit lab` and `present`."""
+    with quiet_config_path(lang) as config_path:
+        process = subprocess.Popen(cmd, env=lab_environment(
+            token, config_path, lang=lang if lang != DEFAULT_LANG else None))
         forward = _forward_termination(process)
         try:
-            if wait_until_serving(chosen, process):
-                _say("JupyterLab is ready. Open this address if no browser window appears:")
-                print(f"\n    {lab_url(chosen, token, first)}\n", flush=True)
-                _say(f"listening on {HOST} only. Stop it with Ctrl-C (twice).")
+            if wait_until_serving(port, process):
+                ready()
             return _wait(process)
         finally:
             forward()

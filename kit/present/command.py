@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import subprocess
 import sys
 import webbrowser
 from pathlib import Path
@@ -109,15 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(folder: Path, args: argparse.Namespace) -> int:
     """JupyterLab on 127.0.0.1 for the deck folder, opened at the RISE presenter."""
-    from ..course.command import _forward_termination, _wait
-    from ..course.lab import (
-        LabError,
-        choose_port,
-        jupyter_command,
-        lab_environment,
-        quiet_config_path,
-        wait_until_serving,
-    )
+    from ..course.command import serve_lab
+    from ..course.lab import LabError, choose_port, jupyter_command
     from .deck import DECK_NAME
 
     try:
@@ -128,17 +120,12 @@ def _serve(folder: Path, args: argparse.Namespace) -> int:
     cmd.append(f"--LabApp.default_url=/rise/{DECK_NAME}")
     token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     url = rise_url(chosen, token, DECK_NAME)
-    with quiet_config_path(args.lang) as config_path:
-        lang = args.lang if args.lang != DEFAULT_LANG else None
-        process = subprocess.Popen(cmd, env=lab_environment(token, config_path, lang=lang))
-        forward = _forward_termination(process)
-        try:
-            if wait_until_serving(chosen, process):
-                _say("the slideshow is ready:")
-                print(f"\n    {url}\n", flush=True)
-                _say("Shift-Enter runs a slide's cell, T opens the speaker notes. Stop with Ctrl-C (twice).")
-                if not args.no_browser:
-                    webbrowser.open(url)
-            return _wait(process)
-        finally:
-            forward()
+
+    def ready() -> None:
+        _say("the slideshow is ready:")
+        print(f"\n    {url}\n", flush=True)
+        _say("Shift-Enter runs a slide's cell, T opens the speaker notes. Stop with Ctrl-C (twice).")
+        if not args.no_browser:
+            webbrowser.open(url)
+
+    return serve_lab(cmd, chosen, token, args.lang, ready)
