@@ -24,19 +24,16 @@ import socket
 from pathlib import Path
 
 import pytest
+from test_course_in_browser import (  # noqa: F401 - the browser fixture shared with the course tests
+    CHROMIUM,
+    browser,
+    sync_playwright,
+)
 
 from kit.classroom import Room, render_html
 from kit.server import greylist
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # skipped, saying so
-    sync_playwright = None
-
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("SMTPKIT_E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -92,16 +89,6 @@ def dashboard_html():
             sock.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 MEASURE_JS = """() => {
   const board = document.querySelector('.kit-classroom');
   const texts = [...board.querySelectorAll('*')].filter(
@@ -119,7 +106,8 @@ MEASURE_JS = """() => {
 
 
 @pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
-def test_the_dashboard_reads_from_the_back_row_and_runs_nothing(browser, dashboard_html, artifacts, width, height):
+def test_the_dashboard_reads_from_the_back_row_and_runs_nothing(browser, dashboard_html, artifacts, width,  # noqa: F811
+                                                                 height):
     context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
     page = context.new_page()
     requests: list[str] = []
