@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-LINK = re.compile(r"\]\(([^)\s]*)\)")
+LINK = re.compile(r"\]\((<[^<>\n]*>|[^)\s]*)\)")  # CommonMark: <...> may hold "(" and ")"
 FENCE = re.compile(r"```.*?```", re.DOTALL)
 
 
@@ -26,6 +26,7 @@ def markdown(path: Path) -> str:
 def test_links_lead_somewhere(path):
     bad = []
     for target in LINK.findall(markdown(path)):
+        target = target[1:-1] if target.startswith("<") else target
         if target.startswith("https://") and "{" not in target and " " not in target:
             continue
         if target.startswith("#") and len(target) > 1:

@@ -15,7 +15,7 @@ from kit.quiz import BANK, QuizError, answer, question, questions, quiz, seal
 ROOT = Path(__file__).resolve().parents[1]
 KEY = json.loads((ROOT / "solutions" / "quiz" / "answers.json").read_text(encoding="utf-8"))["answers"]
 WITH_QUIZ = ["00_start_here", "01_history_and_architecture", "02_the_smtp_dialogue", "03_reply_codes",
-             "04_message_format", "05_header_tracing", "07_esmtp", "08_trust_and_limits"]
+             "04_message_format", "05_header_tracing", "06_mail_journey", "07_esmtp", "08_trust_and_limits"]
 ALL = [q for asked in BANK.values() for q in asked]
 
 
