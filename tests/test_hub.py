@@ -23,6 +23,7 @@ Screenshots go to ``tests/e2e/artifacts/``; with ``SMTPKIT_E2E_DOCS=1`` also to 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import pwd
 import re
@@ -277,3 +278,27 @@ def test_hub_refuses_a_bad_address_and_an_ordinary_user(tmp_path):
                            "--state", "/nonexistent"], env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
                           user="nobody", capture_output=True, text=True, timeout=60, cwd="/")
     assert done.returncode == 2 and "needs root" in done.stderr, done.stderr
+
+
+def test_a_german_class_gets_the_german_course_in_a_german_lab():
+    """--lang de: the German student release in the home (the kit set to German there) and
+    JupyterLab's menu in German for the student."""
+    prefix = f"hd{os.getpid() % 10000}-"
+    with running_hub("dora\n", prefix, extra=("--lang", "de")) as hub:
+        student = f"{prefix}dora"
+        notebook = Path(pwd.getpwnam(student).pw_dir) / "smtp-course" / "00_start_here.ipynb"
+        data = json.loads(notebook.read_text(encoding="utf-8"))
+        assert data["metadata"]["kit"]["lang"] == "de"
+        first_code = next(c for c in data["cells"] if c["cell_type"] == "code")
+        assert "".join(first_code["source"]).startswith("%env SMTPKIT_LANG=de")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                context, page = _login(browser, hub, student)
+                page.click("#login_submit")
+                page.wait_for_selector(f"{PANEL} .jp-CodeCell", timeout=TIMEOUT_MS)
+                page.wait_for_selector(".lm-MenuBar-itemLabel:text-is('Datei')", timeout=TIMEOUT_MS)
+                _shoot(page, "hub_lab_de.png")
+                context.close()
+            finally:
+                browser.close()
