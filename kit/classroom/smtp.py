@@ -160,9 +160,6 @@ class ClassroomController(LabController):
     def factory(self) -> ClassroomSMTP:
         return ClassroomSMTP(self.handler, guard=self.guard, lab=self.lab, loop=self.loop, **self.SMTP_kwargs)
 
-    def _create_server(self):
-        """Serve every peer, whichever user owns its socket. A student's lab server on a shared
-        hub refuses other users (``SMTPKIT_LAB_OWNER_ONLY``, `kit.server.owner`); the classroom
-        server exists for the other users, so that guard does not apply to it (its own limits
-        per address do)."""
-        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+    #: The room exists for the other users: the per-user guard of a student's lab server on a
+    #: hub (``SMTPKIT_LAB_OWNER_ONLY``) does not apply; its own limits per address do.
+    owner_guard = False

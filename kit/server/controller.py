@@ -68,8 +68,13 @@ class LabController(Controller):
     def factory(self) -> LabSMTP:
         return LabSMTP(self.handler, lab=self.lab, loop=self.loop, **self.SMTP_kwargs)
 
+    #: Refuse peers of other users where ``SMTPKIT_LAB_OWNER_ONLY`` asks for it (a student's lab
+    #: server on a shared hub, `kit.server.owner`); a server meant for everyone sets it False.
+    owner_guard = True
+
     def _create_server(self):
-        factory = guard(self._factory_invoker) if owner_only() else self._factory_invoker
+        factory = (guard(self._factory_invoker) if self.owner_guard and owner_only()
+                   else self._factory_invoker)
         return self.loop.create_server(factory, sock=self._sock, ssl=self.ssl_context)
 
     def _trigger_server(self) -> None:
