@@ -166,12 +166,27 @@ def test_the_offline_export_runs_the_deck_and_needs_no_network(tmp_path):
     assert "Reveal.initialize" in page and f"width: {SLIDE_WIDTH}" in page
     assert page.count("<section") >= 30 and 'class="notes"' in page
     slides_only = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
-    assert "application/vnd.jupyter.widget-view" not in slides_only and "kit-deck-widget" in slides_only
+    assert "application/vnd.jupyter.widget-view" not in slides_only
+    explorer = slides_only[slides_only.index("kit-reply-explorer-static"):][:3000]  # its HTML, not a note
+    assert "local error in processing" in explorer and "Transient negative" in explorer
     assert "kit-classroom" in slides_only  # the room's board, drawn without a widget
     executed = nbformat.reads(Path(tmp_path / "deck" / "seminar.ipynb").read_text(), as_version=4)
     assert executed.metadata["kit"]["deck"]
     for text in ("250 2.1.5", "503", "Mallory", "alice\\x00wonderland"):
         assert text in page, text  # outputs of the live cells, run once for the export
+
+
+def test_a_widget_without_html_becomes_a_note_on_static_slides():
+    from kit.present.export import WIDGET, _still_widgets
+
+    view = {WIDGET: {"model_id": "x", "version_major": 2, "version_minor": 0}, "text/plain": "VBox(...)"}
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("w", outputs=[
+        nbformat.v4.new_output("display_data", data=dict(view)),
+        nbformat.v4.new_output("display_data", data={**view, "text/html": "<b>451</b>"})])])
+    _still_widgets(notebook)
+    first, second = notebook.cells[0].outputs
+    assert list(first.data) == ["text/html"] and "kit-deck-widget" in first.data["text/html"]
+    assert second.data == {"text/html": "<b>451</b>"}
 
 
 def test_the_room_board_on_a_slide_redraws_when_a_student_connects(capsys):

@@ -90,3 +90,17 @@ def test_explorer_explains_digits_and_enhanced_codes():
     assert "not part of SMTP" in explain_html("150") and "Not a valid SMTP reply" in explain_html("150")
     assert "not a" in explain_html("abc") or "not a three-digit" in explain_html("abc")
     assert "read it digit by digit" in explain_html("259")
+
+
+def test_explorer_output_carries_html_for_views_without_widgets():
+    """A RISE slide or a static page cannot draw the widget: the same output brings the explanation
+    of the cell's code as HTML; JupyterLab still gets the widget view."""
+    from IPython.core.formatters import DisplayFormatter
+
+    data, _ = DisplayFormatter().format(ReplyCodeExplorer("550 5.1.1 User unknown"))
+    assert "application/vnd.jupyter.widget-view+json" in data
+    page = data["text/html"]
+    assert "Bad destination mailbox address" in page and "Permanent negative" in page
+    assert "kit-reply-explorer-static" in page and "run it again" in page
+    other = DisplayFormatter().format(ReplyCodeExplorer("421"))[0]["text/html"]
+    assert "closing transmission channel" in other and "Bad destination" not in other

@@ -43,7 +43,8 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def _still_widgets(notebook: Any) -> None:
-    """A widget needs its kernel: on a static slide it becomes a note saying so (not its repr)."""
+    """A widget needs its kernel: on a static slide it shows the HTML it brought for views without
+    widgets (the reply-code explorer does), else a note saying so (not its repr)."""
     note = ('<p class="kit-deck-widget"><i>A live widget: it runs in the slideshow '
             "(<code>smtpkit present</code>).</i></p>")
     for cell in notebook.cells:
@@ -52,7 +53,7 @@ def _still_widgets(notebook: Any) -> None:
         for output in cell.get("outputs", []):
             data = output.get("data") or {}
             if WIDGET in data:
-                output["data"] = {"text/html": note}
+                output["data"] = {"text/html": data.get("text/html") or note}
 
 
 def export_html(notebook: Any, target: Path, *, title: str = "SMTP seminar") -> Path:

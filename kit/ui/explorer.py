@@ -22,10 +22,11 @@ def explain_html(text: str) -> str:
         parts.append("<div>" + _("source: {source}; occurs: {occurs}").format(
             source=html.escape(info.source), occurs=html.escape(info.occurs or "")) + "</div>")
     digits = str(info.code)
-    parts.append("<table style='border-collapse:collapse'>"
-                 f"<tr><td><code>{digits[0]}yz</code></td><td>{html.escape(info.first)}</td></tr>"
-                 f"<tr><td><code>x{digits[1]}z</code></td><td>{html.escape(info.second)}</td></tr>"
-                 f"<tr><td><code>xy{digits[2]}</code></td><td>{html.escape(info.third)}</td></tr></table>")
+    rows = ((f"{digits[0]}yz", info.first), (f"x{digits[1]}z", info.second), (f"xy{digits[2]}", info.third))
+    cell = "<td style='text-align:left'>"  # JupyterLab right-aligns table cells
+    parts.append("<table style='border-collapse:collapse'>" + "".join(
+        f"<tr>{cell}<code>{pattern}</code></td>{cell}{html.escape(text)}</td></tr>" for pattern, text in rows)
+        + "</table>")
     if not info.valid_in_smtp:
         parts.append("<div style='color:#b00'>" + _("Not a valid SMTP reply: RFC 5321 §4.2.1 allows only 2, 3, 4 "
                                                     "or 5 as the first digit.") + "</div>")
@@ -40,11 +41,16 @@ def explain_html(text: str) -> str:
 
 
 class ReplyCodeExplorer:
-    """Type a code (or pick one the RFCs define) and read its meaning."""
+    """Type a code (or pick one the RFCs define) and read its meaning.
+
+    Where widgets do not render (a RISE slide: jupyterlab-contrib/rise #119, #126; a static page),
+    the same output carries the explanation of the cell's code as HTML: change the code in the cell
+    and run it again. JupyterLab prefers the widget, so the fallback costs nothing there."""
 
     def __init__(self, initial: str = "250") -> None:
         import ipywidgets as w
 
+        self.initial = initial
         self.code = w.Text(value=initial, description=_("code:"), placeholder=_("e.g. 451 or 550 5.1.1"))
         self.pick = w.Dropdown(options=[(_("pick…"), "")] + [(f"{c} {m[0][:40]}", str(c))
                                                              for c, m in sorted(KNOWN_CODES.items())],
@@ -59,7 +65,14 @@ class ReplyCodeExplorer:
     def show(self, text: str) -> None:
         self.result.value = explain_html(text) if text.strip() else ""
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def static_html(self) -> str:
+        """The explanation of the code the explorer was made with, for views without widgets."""
+        hint = _("Reply-code explorer without widgets: change the code in the cell and run it again.")
+        return (f"<div class='kit-reply-explorer-static'>{explain_html(self.initial)}"
+                f"<div style='opacity:.7;font-size:smaller'>{html.escape(hint)}</div></div>")
 
-        display(self.widget)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = self.widget._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/html"] = self.static_html()
+        return data

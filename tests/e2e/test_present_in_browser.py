@@ -3,8 +3,9 @@ offline export with the network cut off, and a notebook's quiz in JupyterLab.
 
 - ``smtpkit present --no-browser`` (the real command) serves the deck on 127.0.0.1; the test opens
   ``/rise/seminar.ipynb``, checks the title slide's letters are at least 24 px, advances with the
-  keyboard, runs a live cell on its slide (the RFC timeline: a picture appears on that slide), and
-  jumps to the classroom slide, whose cell starts a room and shows its live dashboard there.
+  keyboard, runs a live cell on its slide (the RFC timeline: a picture appears on that slide), runs
+  the reply-code explorer on its slide and again with the code edited (the explanation follows),
+  and jumps to the classroom slide, whose cell starts a room and shows its live dashboard there.
 - ``smtpkit present --export`` writes the offline slides; they open from ``file://`` while every
   other request is aborted, show their slides and pictures at 1280x720 and 1920x1080, and fail
   no request.
@@ -141,6 +142,26 @@ def test_the_slideshow_opens_advances_and_runs_a_live_cell(browser, presenter, a
         assert box["y"] + box["height"] <= 720 + 1 and box["width"] <= 1280, box  # the figure fits the slide
         page.screenshot(path=str(artifacts / "present_live_cell.png"))
         _docs_copy(artifacts / "present_live_cell.png", "present_deck")
+
+        # the reply-code explorer's slide: run it, then the room suggests another code: edit, run again
+        h, v = _slide_index("replies-explorer")
+        page.evaluate(f"location.hash = '#/{h}/{v}'")
+        explorer = page.locator(CURRENT, has_text="ReplyCodeExplorer(").last
+        expect(explorer).to_be_visible()
+        explorer.locator(".jp-CodeCell").last.click(force=True)
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+Enter")
+        shown = explorer.locator(".kit-reply-explorer-static")  # drawn without widgets (rise #119, #126)
+        expect(shown).to_be_visible(timeout=60_000)
+        expect(shown).to_contain_text("local error in processing")
+        expect(shown).to_contain_text("Transient negative completion")
+        explorer.locator(".jp-CodeCell .cm-content").last.click()
+        page.keyboard.press("Control+a")
+        page.keyboard.type('from kit.ui import ReplyCodeExplorer\n\nReplyCodeExplorer("550 5.1.1")')
+        page.keyboard.press("Control+Enter")
+        expect(shown).to_contain_text("Bad destination mailbox address", timeout=60_000)
+        expect(shown).not_to_contain_text("local error in processing")
+        page.screenshot(path=str(artifacts / "present_explorer.png"))
 
         # the classroom slide: its cell starts a room (loopback, free port) and the dashboard shows
         h, v = _slide_index("room")
