@@ -439,6 +439,7 @@ def test_reply_code_explorer_explains_451(page, lab, artifacts):
     run_all(page)
     explorer = panel.locator(".kit-reply-explorer")
     expect(explorer).to_have_count(1)
+    expect(panel.locator(".kit-reply-explorer-static")).to_have_count(0)  # the widget, not the slide fallback
     field = explorer.locator("input[type=text]")
     scroll_to_top_of(panel.locator("h2[data-jupyter-id='The-reply-code-explorer']"))
     field.fill("550")

@@ -162,6 +162,7 @@ def test_the_slideshow_opens_advances_and_runs_a_live_cell(browser, presenter, a
         expect(shown).to_contain_text("Bad destination mailbox address", timeout=60_000)
         expect(shown).not_to_contain_text("local error in processing")
         page.screenshot(path=str(artifacts / "present_explorer.png"))
+        _docs_copy(artifacts / "present_explorer.png", "present_explorer")
 
         # the classroom slide: its cell starts a room (loopback, free port) and the dashboard shows
         h, v = _slide_index("room")
