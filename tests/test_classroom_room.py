@@ -439,9 +439,10 @@ def test_cli_bad_arguments_exit_2(args):
 
 
 @pytest.mark.timeout(40)
-def test_cli_serves_the_class_and_stops_by_itself():
+def test_cli_serves_the_class_and_stops_by_itself(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "kit", "classroom", "--port", "0", "--minutes", "0.1",
-                             "--domain", "seminar.test"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             "--domain", "seminar.test", "--control", str(tmp_path / "c" / "s.sock")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=ROOT)
     try:
         first = proc.stdout.readline()

@@ -3,7 +3,8 @@
 Students connect with telnet, nc, swaks or their notebook; the console shows each command and
 reply as it happens and, at the end, who delivered first and the most common mistakes.
 Loopback unless ``--listen ADDR``; every interface only with ``--listen-all``; stops by itself
-after ``--minutes``.
+after ``--minutes``. The presenter's deck shows the same room on the projector and switches its
+behaviours through a private control socket (`kit.classroom.control`; ``--no-control``: none).
 """
 
 from __future__ import annotations
@@ -51,10 +52,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="recipients in one message (default 100; more: 452 4.5.3)")
     parser.add_argument("--keep-sessions", type=cli_args.positive_int, default=500, metavar="N",
                         help="sessions the room remembers (default 500; older ones are forgotten)")
+    control = parser.add_argument_group("the presenter's deck (smtpkit present)")
+    control.add_argument("--control", metavar="PATH", default=None,
+                         help="the control socket through which the deck shows this room and switches its "
+                              "behaviours (default $SMTPKIT_CLASSROOM_CONTROL, else "
+                              "$XDG_RUNTIME_DIR/smtpkit/classroom.sock, else ~/.cache/smtpkit/classroom.sock)")
+    control.add_argument("--no-control", action="store_true", help="no control socket: the console only")
     parser.add_argument("--quiet", action="store_true", help="print only the listening line and the final board")
 
 
 def run(args: argparse.Namespace) -> int:
+    from .control import ControlError, ControlServer
     from .limits import Limits
     from .listen import ListenError
     from .room import Room
@@ -78,12 +86,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"smtpkit classroom: cannot listen on {args.listen or '127.0.0.1'}:{args.port}: "
               f"{exc.strerror or exc}", file=sys.stderr)
         return 1
+    control = None
+    if not args.no_control:
+        try:
+            control = ControlServer(room, args.control).start()
+        except (ControlError, OSError) as exc:
+            room.stop()
+            print(f"smtpkit classroom: control socket: {exc}", file=sys.stderr)
+            return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     colour = sys.stdout.isatty()
     print(f"listening on {room.host}:{room.port}", flush=True)
     print(f"mail for @{room.domain}; stops after {room.minutes:g} min (Ctrl-C stops now)", file=sys.stderr, flush=True)
+    if control is not None:
+        print(f"the deck shows this room with connect_room() (control socket {control.path})",
+              file=sys.stderr, flush=True)
     seen = 0
 
     def show_new() -> None:
@@ -104,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
                 show_new()
     finally:
         room.stop()
+        if control is not None:
+            control.stop()
     if not args.quiet:
         show_new()
     print(render_text(room.snapshot(), room.status()), flush=True)

@@ -165,6 +165,11 @@ class Room:
         return self.server.behaviours.rules
 
     # -- views --------------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Grows with every change of the model: views redraw only when it moved."""
+        return self.model.version
+
     def snapshot(self) -> RoomSnapshot:
         return self.model.snapshot()
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class Dashboard:
-    """``Dashboard(room)``; show it as the last line of a cell (or ``room.dashboard()``)."""
+    """``Dashboard(room)``; show it as the last line of a cell (or ``room.dashboard()``). ``room``: a
+    `Room`, or the `RemoteRoom` of ``smtpkit classroom``."""
 
     def __init__(self, room: Room, *, interval: float = 1.0, **render_options: Any) -> None:
         import ipywidgets as w
@@ -39,12 +40,12 @@ class Dashboard:
         """Redraw if anything changed; True if it did."""
         with self._lock:
             status = self.room.status()
-            key = (self.room.model.version, status.running, int(status.seconds_left // 60),
+            key = (self.room.version, status.running, int(status.seconds_left // 60),
                    status.behaviours, status.refusals)
             if key == self._key:
                 return False
             self._key = key
-            self.widget.value = render_html(self.room.model.snapshot(), status, **self.render_options)
+            self.widget.value = render_html(self.room.snapshot(), status, **self.render_options)
             return True
 
     def _run(self) -> None:

@@ -4,7 +4,8 @@ jupyterlab-rise 0.43 does not render ipywidgets 8 on its slides (jupyterlab-cont
 #126: a widget shows as its text), so the deck shows the room with a plain rich output that a
 daemon thread replaces in place (``update_display_data``, by display id) whenever the room
 changes: it works in the RISE presenter, in JupyterLab and in the static export alike. The
-picture is the classroom's own (`kit.classroom.render_html`).
+picture is the classroom's own (`kit.classroom.render_html`); the room is a `Room` in this kernel
+or the `RemoteRoom` of ``smtpkit classroom`` (`kit.classroom.connect_room`).
 """
 
 from __future__ import annotations
@@ -38,14 +39,16 @@ class LiveBoard:
         from ..classroom import render_html
 
         status = self.room.status()
-        self._key = (self.room.model.version, status.running, int(status.seconds_left // 60), status.behaviours)
-        return HTML(render_html(self.room.model.snapshot(), status))
+        self._key = self._key_of(status)
+        return HTML(render_html(self.room.snapshot(), status))
+
+    def _key_of(self, status: Any) -> tuple:
+        return (self.room.version, status.running, int(status.seconds_left // 60), status.behaviours,
+                status.refusals)
 
     def refresh(self) -> bool:
         """Redraw if the room changed; True if it did."""
-        status = self.room.status()
-        key = (self.room.model.version, status.running, int(status.seconds_left // 60), status.behaviours)
-        if key == self._key:
+        if self._key_of(self.room.status()) == self._key:
             return False
         self.handle.update(self._picture())
         return True
