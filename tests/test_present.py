@@ -76,7 +76,8 @@ def test_slides_are_the_course_cells_themselves(deck):
 def test_the_live_cells_run_the_kit(deck):
     code = "\n".join(c.source for c in deck.notebook.cells if c.cell_type == "code")
     for piece in ("start_lab(", "sequence_diagram(", "ReplyCodeExplorer(", "trace(SEED)", "bobb@example.org",
-                  "b64decode(token)", 'print(s.mail("mallory@attacker.example"))', "start_room(",
+                  "b64decode(token)", 'print(s.mail("mallory@attacker.example"))', "start_room(", "connect_room()",
+                  "room.set_behaviour(greylist())",
                   "live_board(room)", "rfc_timeline()", "explain(451)"):
         assert piece in code, piece
     assert "listen=" not in code.replace('start_room(listen="', ""), "the room listens on loopback in the deck"

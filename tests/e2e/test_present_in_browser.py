@@ -5,7 +5,8 @@ offline export with the network cut off, and a notebook's quiz in JupyterLab.
   ``/rise/seminar.ipynb``, checks the title slide's letters are at least 24 px, advances with the
   keyboard, runs a live cell on its slide (the RFC timeline: a picture appears on that slide), runs
   the reply-code explorer on its slide and again with the code edited (the explanation follows),
-  and jumps to the classroom slide, whose cell starts a room and shows its live dashboard there.
+  and jumps to the classroom slide: with ``smtpkit classroom`` running in its own process, the
+  slide's cell shows that room live as students connect, and its fragment greylists everybody.
 - ``smtpkit present --export`` writes the offline slides; they open from ``file://`` while every
   other request is aborted, show their slides and pictures at 1280x720 and 1920x1080, and fail
   no request.
@@ -93,6 +94,7 @@ def presenter(tmp_path_factory):
     token = secrets.token_hex(24)
     port = free_port()
     env = jupyter_environment(home, token)
+    env["SMTPKIT_CLASSROOM_CONTROL"] = str(home / "ctl" / "classroom.sock")  # the deck's kernel finds the room here
     log_path = home / "smtpkit-present.log"
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
@@ -102,7 +104,7 @@ def presenter(tmp_path_factory):
         try:
             if not wait_until_serving(port, proc, timeout=60):
                 raise RuntimeError(f"smtpkit present did not serve:\n{log_path.read_text()}")
-            yield {"base": base, "token": token, "log": log_path}
+            yield {"base": base, "token": token, "log": log_path, "env": env, "home": home}
         finally:
             _stop(proc, base, token)
 
@@ -164,22 +166,41 @@ def test_the_slideshow_opens_advances_and_runs_a_live_cell(browser, presenter, a
         page.screenshot(path=str(artifacts / "present_explorer.png"))
         _docs_copy(artifacts / "present_explorer.png", "present_explorer")
 
-        # the classroom slide: its cell starts a room (loopback, free port) and the dashboard shows
-        h, v = _slide_index("room")
-        page.evaluate(f"location.hash = '#/{h}/{v}'")
-        room = page.locator(CURRENT, has_text="start_room(").last
-        expect(room).to_be_visible()
-        room.locator(".jp-CodeCell").last.click(force=True)
-        page.keyboard.press("Escape")
-        page.keyboard.press("Control+Enter")
-        expect(room.locator(".kit-classroom")).to_be_visible(timeout=60_000)  # drawn without widgets
-        expect(room).to_contain_text("telnet 127.0.0.1")
-        port = int(re.search(r"telnet 127\.0\.0\.1 (\d+)", room.inner_text())[1])
-        with smtplib.SMTP("127.0.0.1", port, timeout=10) as student:  # a student connects: the slide shows it
-            student.helo("ada-laptop")
-            expect(room).to_contain_text("ada-laptop", timeout=30_000)
-        page.screenshot(path=str(artifacts / "present_classroom.png"))
-        _docs_copy(artifacts / "present_classroom.png", "present_classroom")
+        # the classroom slide: the instructor runs `smtpkit classroom` in a terminal; the slide's cell
+        # shows that room (connect_room) and its fragment switches greylisting on for everybody
+        classroom = subprocess.Popen([sys.executable, "-m", "kit", "classroom", "--port", "0", "--minutes", "5"],
+                                     env=presenter["env"], cwd=presenter["home"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        try:
+            port = int(re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)\n", classroom.stdout.readline())[1])
+            h, v = _slide_index("room")
+            page.evaluate(f"location.hash = '#/{h}/{v}'")
+            room = page.locator(CURRENT, has_text="connect_room(").last
+            expect(room).to_be_visible()
+            room.locator(".jp-CodeCell", has_text="connect_room(").click(force=True)
+            page.keyboard.press("Escape")
+            page.keyboard.press("Control+Enter")
+            expect(room.locator(".kit-classroom")).to_be_visible(timeout=60_000)  # drawn without widgets
+            expect(room).to_contain_text(f"telnet 127.0.0.1 {port}")  # the terminal's room, not a new one
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as student:  # a student connects: the slide shows it
+                student.helo("ada-laptop")
+                expect(room).to_contain_text("ada-laptop", timeout=30_000)
+            page.keyboard.press("Space")  # the fragment: "now everybody gets 451"
+            room.locator(".jp-CodeCell", has_text="set_behaviour(greylist())").click(force=True)
+            page.keyboard.press("Escape")
+            page.keyboard.press("Control+Enter")
+            expect(room.locator(".kit-classroom")).to_contain_text("451 4.7.1", timeout=30_000)  # on the board
+            with smtplib.SMTP("127.0.0.1", port, local_hostname="bob-laptop", timeout=10) as student:
+                with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+                    student.sendmail("bob@class.test", ["ada@class.test"], "Subject: x\r\n\r\nx\r\n")
+            assert refused.value.recipients["ada@class.test"][0] == 451  # answered by the terminal's room
+            expect(room).to_contain_text("bob-laptop", timeout=30_000)
+            page.screenshot(path=str(artifacts / "present_classroom.png"))
+            _docs_copy(artifacts / "present_classroom.png", "present_classroom")
+        finally:
+            classroom.kill()
+            out, _ = classroom.communicate(timeout=30)
+        assert "[#2 bob-laptop]" in out and "451 4.7.1" in out  # the terminal printed it too
     finally:
         context.close()
     assert not errors, errors
