@@ -20,7 +20,7 @@ COMMANDS = {
     "lab": ("kit.course.command", "open the course in JupyterLab"),
     "hub": ("kit.hub.command", "a class on one JupyterHub: accounts, release, collect, feedback"),
     "nav": ("kit.course.nav", "update the notebooks' table of contents and previous/next links"),
-    "classroom": ("kit.classroom.command", "one lab server for the whole class, the room live in the console and on the deck"),
+    "classroom": ("kit.classroom.command", "one lab server for the class, live in the console and on the deck"),
     "present": ("kit.present.command", "the seminar as a slideshow in JupyterLab, or as offline HTML slides"),
 }
 

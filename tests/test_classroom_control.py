@@ -184,7 +184,26 @@ def test_bad_requests_get_an_error_and_the_room_goes_on(control):
             assert room.behaviours == []
             state = _ask(control, b'{"op": "state", "known": null}\n')
             assert state["ok"] and state["status"]["running"] and "snapshot" in state
-            again = _ask(control, json.dumps({"op": "state", "known": state["version"]}).encode() + b"\n")
+            again = _ask(control, json.dumps({"op": "state", "known": state["tag"]}).encode() + b"\n")
             assert "snapshot" not in again  # unchanged: only the status
         finally:
             server.stop()
+
+
+def test_a_room_restarted_on_the_same_socket_is_news_to_the_deck(control):
+    """A new room starts at the same version number as the old one did: the deck still redraws."""
+    first = Room(port=0, minutes=1).start()
+    server = ControlServer(first, control).start()
+    remote = connect_room(control)
+    seen, version = remote.snapshot(), remote.version
+    server.stop()
+    first.stop()
+    second = Room(port=0, minutes=1).start()
+    try:
+        assert second.version <= first.version  # the same numbers again, or fewer
+        server = ControlServer(second, control).start()
+        assert remote.snapshot().started == second.snapshot().started != seen.started
+        assert remote.version > version and remote.port == second.port
+        server.stop()
+    finally:
+        second.stop()

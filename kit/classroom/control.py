@@ -11,7 +11,8 @@ user, not a symbolic link; else `ControlError`, fail closed) and is itself 0600,
 the machine can read the room or change it; no port is opened, nothing listens on the network.
 One JSON object a line, one request per connection (`kit.classroom.wire` for the records):
 
-- ``{"op": "state", "known": V}``: the status, and the snapshot unless the room is still at version V;
+- ``{"op": "state", "known": TAG}``: the status, and the snapshot unless the room is still as TAG
+  (its start and version, from the last reply) says;
 - ``{"op": "behave", "rules": [...], "add": false}``: the rules from now on (or one more);
 - ``{"op": "stop"}``: the room stops (its sessions get ``421``), as at its time limit.
 
@@ -149,10 +150,11 @@ class ControlServer:
             raise WireError("a request is a JSON object")
         op = request.get("op")
         if op == "state":
-            known = request.get("known")
-            version = self.room.model.version
-            reply = {"version": version, "status": dump(self.room.status())}
-            if known != version:
+            # the room's start time and the model's version: a room restarted on the same socket
+            # at the same version number is still news
+            tag = f"{self.room.model.started!r}/{self.room.model.version}"
+            reply = {"tag": tag, "status": dump(self.room.status())}
+            if request.get("known") != tag:
                 reply["snapshot"] = dump(self.room.snapshot())
             return reply
         if op == "behave":
@@ -195,6 +197,7 @@ class RemoteRoom:
         self.path = control_path(path)
         _private_folder(self.path.parent, create=False)
         self._version: int | None = None
+        self._tag: str | None = None
         self._snapshot = None
         self._status = None
         self._lock = threading.Lock()
@@ -203,13 +206,14 @@ class RemoteRoom:
     def _take(self, reply: dict) -> None:
         if "snapshot" in reply:
             self._snapshot = load_snapshot(reply["snapshot"])
-            self._version = reply["version"]
+            self._tag = reply.get("tag")
+            self._version = (self._version or 0) + 1  # moves exactly when the room did
         self._status = load_status(reply["status"])
 
     def status(self):
         with self._lock:
             try:
-                self._take(_ask(self.path, {"op": "state", "known": self._version}))
+                self._take(_ask(self.path, {"op": "state", "known": self._tag}))
             except OSError:
                 if self._status is None:
                     raise
@@ -223,7 +227,7 @@ class RemoteRoom:
 
     @property
     def version(self) -> int:
-        """The model's version as of the last `status` (views ask `status` first)."""
+        """Grows each time a changed room arrives, as of the last `status` (views ask `status` first)."""
         if self._version is None:
             self.status()
         return self._version
