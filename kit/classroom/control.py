@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..server import Behaviour
+from .room import chosen_rules
 from .wire import WireError, dump, load_behaviour, load_snapshot, load_status
 
 __all__ = ["ControlError", "ControlServer", "RemoteRoom", "connect_room", "control_path"]
@@ -254,16 +255,11 @@ class RemoteRoom:
 
     def set_behaviour(self, *rules: Behaviour | None) -> None:
         """As `Room.set_behaviour`: only these rules from now on; none: back to normal."""
-        chosen = [r for r in rules if r is not None]
-        for rule in chosen:
-            if not isinstance(rule, Behaviour):
-                raise TypeError(f"{rule!r} is not a Behaviour (see kit.server.behaviours)")
-        self._send({"op": "behave", "rules": [dump(r) for r in chosen], "add": False})
+        self._send({"op": "behave", "rules": [dump(r) for r in chosen_rules(rules)], "add": False})
 
     def add_behaviour(self, rule: Behaviour) -> None:
-        if not isinstance(rule, Behaviour):
-            raise TypeError(f"{rule!r} is not a Behaviour (see kit.server.behaviours)")
-        self._send({"op": "behave", "rules": [dump(rule)], "add": True})
+        """As `Room.add_behaviour`: one more rule beside those on."""
+        self._send({"op": "behave", "rules": [dump(r) for r in chosen_rules((rule,))], "add": True})
 
     def stop(self) -> None:
         """Stop the terminal's room (as its time limit would)."""

@@ -53,6 +53,15 @@ def describe(rule: Behaviour) -> str:
     return f"{rule.stage}{who} -> {what}"
 
 
+def chosen_rules(rules: tuple) -> list[Behaviour]:
+    """The rules a presenter passed, ``None`` left out; anything else than a `Behaviour` is a TypeError."""
+    chosen = [r for r in rules if r is not None]
+    for rule in chosen:
+        if not isinstance(rule, Behaviour):
+            raise TypeError(f"{rule!r} is not a Behaviour (see kit.server.behaviours)")
+    return chosen
+
+
 class Room:
     """One classroom server. Use as a context manager, or `start` and `stop`.
 
@@ -145,10 +154,7 @@ class Room:
     def set_behaviour(self, *rules: Behaviour | None) -> None:
         """From now on, only these behaviours (`kit.server.greylist()`, ``Behaviour("RCPT",
         "550 5.1.1 ...")``, ...); ``set_behaviour(None)`` or no argument: back to normal."""
-        chosen = [r for r in rules if r is not None]
-        for rule in chosen:
-            if not isinstance(rule, Behaviour):
-                raise TypeError(f"{rule!r} is not a Behaviour (see kit.server.behaviours)")
+        chosen = chosen_rules(rules)
         behaviours = self.server.behaviours
         behaviours.clear()
         for rule in chosen:
