@@ -8,6 +8,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --disable-pip-version-check -q
+# pytest-xdist: two workers, each test file on one worker (its module fixtures, servers and
+# kernels stay together); WORKERS=0 runs everything in this process.
+WORKERS ?= 2
+XDIST   = -n $(WORKERS) --dist loadfile
 
 .PHONY: lab lab-de test test-de solutions-de e2e install lint bench clean
 
@@ -35,16 +39,16 @@ lab-de: $(VENV)/.installed-lab
 # (instructor notebooks with their outputs compared, student notebooks lax), English then German.
 # The seminar deck (solutions/deck) is assembled and run by tests/test_present*.py.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 	$(BIN)/python -m kit release --check --lang en
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore=solutions/de --ignore=solutions/deck solutions
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --ignore=notebooks/de notebooks
+	$(BIN)/python -m pytest -p no:cacheprovider $(XDIST) --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore=solutions/de --ignore=solutions/deck solutions
+	$(BIN)/python -m pytest -p no:cacheprovider $(XDIST) --nbval-lax --nbval-current-env --ignore=notebooks/de notebooks
 	$(MAKE) test-de
 
 test-de: $(VENV)/.installed-test
 	$(BIN)/python -m kit release --check --lang de
-	SMTPKIT_LANG=de $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/de
-	SMTPKIT_LANG=de $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/de
+	SMTPKIT_LANG=de $(BIN)/python -m pytest -p no:cacheprovider $(XDIST) --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/de
+	SMTPKIT_LANG=de $(BIN)/python -m pytest -p no:cacheprovider $(XDIST) --nbval-lax --nbval-current-env notebooks/de
 
 # Release the German notebooks, then execute the German instructor notebooks in place (their
 # outputs in German where the kit speaks); `release --check` compares their sources, not outputs.
