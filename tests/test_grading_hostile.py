@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -259,15 +260,27 @@ def hostile(tmp_path_factory):
         ("attack.leak", "leak = leak"), ("attack.fill", RESOURCES), ("attack.deep", "deep = deep"),
         ("attack.forks", "forks = forks")])
     registry = _probes(str(canary), secret_paths)
-    before = set(Path("/tmp").glob("smtpkit-grade-*"))
+    # the grader's own folders, as it makes them (other test files may grade at the same time)
+    made: list[Path] = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args, **kwargs):
+        folder = mkdtemp(*args, **kwargs)
+        if Path(folder).name.startswith("smtpkit-grade-"):
+            made.append(Path(folder))
+        return folder
+
     os.environ[SECRET_ENV] = SECRET_VALUE
     try:
-        report = grade(subs, out, notebooks=released, hidden=hidden, workers=2, registry=registry,
-                       limits=Limits(cell_timeout=30, notebook_timeout=120))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
+            report = grade(subs, out, notebooks=released, hidden=hidden, workers=2, registry=registry,
+                           limits=Limits(cell_timeout=30, notebook_timeout=120))
     finally:
         os.environ.pop(SECRET_ENV, None)
+    assert made, "the grader made no folder of its own: the check below would see nothing"
     return {"report": report, "out": out, "canary": canary, "instructor": instructor,
-            "leftovers": set(Path("/tmp").glob("smtpkit-grade-*")) - before,
+            "leftovers": {folder for folder in made if os.path.lexists(folder)},
             "students": {s.student: s for s in report.students}}
 
 
