@@ -134,6 +134,24 @@ def test_the_german_deck_comes_from_the_catalogs():
     assert agenda.source.startswith("# Ablauf")
     assert german.untranslated == [], "every slide of the German deck is translated"
     assert "Befehle" in titles and "Die Live-Demo" in titles  # the deck's own cells, from seminar.po
+    room = next(c for c in german.notebook.cells if c.get("id") == "room")  # its comments, in German
+    assert "# läuft `smtpkit classroom`?" in room.source and "connect_room() or start_room(" in room.source
+
+
+def test_a_german_deck_cell_that_changes_the_code_is_not_taken(tmp_path):
+    import polib
+
+    copy = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS, copy, ignore=lambda folder, names: ["de"] if Path(folder) == SOLUTIONS else [])
+    catalog = copy / "deck" / "locale" / "de" / "seminar.po"
+    po = polib.pofile(str(catalog), wrapwidth=0)
+    entry = next(e for e in po if e.msgctxt == "room-451")
+    entry.msgstr = entry.msgstr.replace("greylist()", "greylist('alle@class.test')")  # not a comment
+    po.save(str(catalog))
+    german = assemble(copy, "de")
+    assert german.untranslated == ["seminar.ipynb#room-451"]
+    taken = next(c for c in german.notebook.cells if c.get("id") == "room-451")
+    assert taken.source.startswith("from kit.server import greylist") and "alle@" not in taken.source
 
 
 def _present(*args: str, cwd: Path) -> subprocess.CompletedProcess:

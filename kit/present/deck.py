@@ -165,6 +165,13 @@ def assemble(solutions: Path, lang: str = DEFAULT_LANG, *, source_path: Path | N
                 untranslated.append(f"{DECK_NAME}#{cell.id}")
             else:
                 new.source = text
+        elif own is not None and cell.cell_type == "code" and cell.get("id") in own.entries:
+            # a code cell of the deck's own, its comments translated (the code itself the same)
+            text = own.translation(cell.id, cell.source)
+            if text is None or not catalogs.same_code(cell.source, text):
+                untranslated.append(f"{DECK_NAME}#{cell.id}")
+            else:
+                new.source = text
         if new.cell_type == "code":
             new.outputs, new.execution_count = [], None
         else:
@@ -258,8 +265,9 @@ def _trust(path: Path) -> None:
 
 def update_catalog(solutions: Path, lang: str) -> Path:
     """Bring the deck's own catalog (``solutions/deck/locale/<lang>/seminar.po``) up to date with
-    its own markdown cells, as ``smtpkit release --update-catalogs`` does for the course (the same
-    `kit.authoring.catalogs.update`); references and the generated agenda are not the deck's text."""
+    its own cells, as ``smtpkit release --update-catalogs`` does for the course (the same
+    `kit.authoring.catalogs.update`: every markdown cell, code cells whose comments a translator
+    chose to translate); references and the generated agenda are not the deck's text."""
     from ..authoring import catalogs
     from ..notebook_file import read
 
@@ -268,7 +276,7 @@ def update_catalog(solutions: Path, lang: str) -> Path:
     source = read(deck_source(solutions))
     own = copy.deepcopy(source)
     own.cells = [c for i, c in enumerate(source.cells)
-                 if _reference(c, i) is None and not _kit(c).get("agenda") and c.cell_type == "markdown"]
+                 if _reference(c, i) is None and not _kit(c).get("agenda") and c.cell_type in ("markdown", "code")]
     path = deck_catalog(solutions, lang)
     catalogs.update(own, DECK_NAME, catalogs.load(path), lang)
     return path
