@@ -83,6 +83,40 @@ def _slide_index(cell_id: str) -> tuple[int, int]:
     raise LookupError(cell_id)
 
 
+def _kernel_idle(presenter: dict, timeout: float = 90) -> None:
+    """Wait until the deck's kernel exists and is idle (the REST API; the slideshow has no status bar)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        url = f"{presenter['base']}/api/sessions?token={presenter['token']}"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            sessions = json.load(reply)
+        if any(s.get("kernel", {}).get("execution_state") == "idle" for s in sessions):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no idle kernel after {timeout} s")
+
+
+def _run_on_slide(page, cell, *, editing: bool = False) -> None:  # noqa: F811
+    """Run ``cell`` where it stands (Ctrl-Enter) and see it start: its prompt changes. A key press
+    lost on a busy machine is pressed again (three times at most; running a deck cell twice is
+    harmless: the kit's one-line starters return the running server)."""
+    prompt = cell.locator(".jp-InputPrompt").first
+    before = prompt.inner_text()
+    for _ in range(3):
+        if not editing:
+            cell.click(force=True)
+            page.keyboard.press("Escape")
+        page.keyboard.press("Control+Enter")
+        try:
+            expect(prompt).not_to_have_text(before, timeout=15_000)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the cell did not start on its slide (prompt still {before!r})")
+
+
 # --------------------------------------------------------------------------- #
 # the live slideshow
 # --------------------------------------------------------------------------- #
@@ -133,10 +167,8 @@ def test_the_slideshow_opens_advances_and_runs_a_live_cell(browser, presenter, a
         timeline = page.locator(CURRENT, has_text="rfc_timeline()").last
         expect(timeline).to_be_visible()
         expect(timeline.locator(".jp-OutputArea-output img")).to_have_count(0)  # nothing yet: it is live
-        cell = timeline.locator(".jp-CodeCell").last
-        cell.click(force=True)
-        page.keyboard.press("Escape")
-        page.keyboard.press("Control+Enter")  # run it in place
+        _kernel_idle(presenter)
+        _run_on_slide(page, timeline.locator(".jp-CodeCell").last)  # run it in place
         picture = timeline.locator(".jp-OutputArea-output img")
         expect(picture).to_be_visible(timeout=60_000)
         assert picture.evaluate("e => e.naturalWidth") > 500
@@ -150,9 +182,7 @@ def test_the_slideshow_opens_advances_and_runs_a_live_cell(browser, presenter, a
         page.evaluate(f"location.hash = '#/{h}/{v}'")
         explorer = page.locator(CURRENT, has_text="ReplyCodeExplorer(").last
         expect(explorer).to_be_visible()
-        explorer.locator(".jp-CodeCell").last.click(force=True)
-        page.keyboard.press("Escape")
-        page.keyboard.press("Control+Enter")
+        _run_on_slide(page, explorer.locator(".jp-CodeCell").last)
         shown = explorer.locator(".kit-reply-explorer-static")  # drawn without widgets (rise #119, #126)
         expect(shown).to_be_visible(timeout=60_000)
         expect(shown).to_contain_text("local error in processing")
@@ -160,7 +190,7 @@ def test_the_slideshow_opens_advances_and_runs_a_live_cell(browser, presenter, a
         explorer.locator(".jp-CodeCell .cm-content").last.click()
         page.keyboard.press("Control+a")
         page.keyboard.type('from kit.ui import ReplyCodeExplorer\n\nReplyCodeExplorer("550 5.1.1")')
-        page.keyboard.press("Control+Enter")
+        _run_on_slide(page, explorer.locator(".jp-CodeCell").last, editing=True)
         expect(shown).to_contain_text("Bad destination mailbox address", timeout=60_000)
         expect(shown).not_to_contain_text("local error in processing")
         page.screenshot(path=str(artifacts / "present_explorer.png"))
@@ -177,18 +207,14 @@ def test_the_slideshow_opens_advances_and_runs_a_live_cell(browser, presenter, a
             page.evaluate(f"location.hash = '#/{h}/{v}'")
             room = page.locator(CURRENT, has_text="connect_room(").last
             expect(room).to_be_visible()
-            room.locator(".jp-CodeCell", has_text="connect_room(").click(force=True)
-            page.keyboard.press("Escape")
-            page.keyboard.press("Control+Enter")
+            _run_on_slide(page, room.locator(".jp-CodeCell", has_text="connect_room("))
             expect(room.locator(".kit-classroom")).to_be_visible(timeout=60_000)  # drawn without widgets
             expect(room).to_contain_text(f"telnet 127.0.0.1 {port}")  # the terminal's room, not a new one
             with smtplib.SMTP("127.0.0.1", port, timeout=10) as student:  # a student connects: the slide shows it
                 student.helo("ada-laptop")
                 expect(room).to_contain_text("ada-laptop", timeout=30_000)
             page.keyboard.press("Space")  # the fragment: "now everybody gets 451"
-            room.locator(".jp-CodeCell", has_text="set_behaviour(greylist())").click(force=True)
-            page.keyboard.press("Escape")
-            page.keyboard.press("Control+Enter")
+            _run_on_slide(page, room.locator(".jp-CodeCell", has_text="set_behaviour(greylist())"))
             expect(room.locator(".kit-classroom")).to_contain_text("451 4.7.1", timeout=30_000)  # on the board
             with smtplib.SMTP("127.0.0.1", port, local_hostname="bob-laptop", timeout=10) as student:
                 with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
