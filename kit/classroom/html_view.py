@@ -97,6 +97,12 @@ def _header(snap: RoomSnapshot, status: RoomStatus | None) -> str:
     return f'<div style="margin-bottom:0.3em">{line} <span style="color:{NOTE_COLOUR}">{stamp}</span>{extra}</div>'
 
 
+def picture_key(version: int, status: RoomStatus) -> tuple:
+    """What the picture of the room depends on: the model's version and what the header shows
+    (running, whole minutes left, behaviours, refusals). Live views redraw when it changes."""
+    return (version, status.running, int(status.seconds_left // 60), status.behaviours, status.refusals)
+
+
 def render_html(snapshot: RoomSnapshot, status: RoomStatus | None = None, *, font_px: int = FONT_PX,
                 sessions: int = 4, lines: int = 3, places: int = 5, mails: int = 3, mistakes: int = 4) -> str:
     """The dashboard of one moment of the room, as an HTML fragment. The counts say how much of

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .html_view import render_html
+from .html_view import picture_key, render_html
 
 if TYPE_CHECKING:
     from .room import Room
@@ -40,8 +40,7 @@ class Dashboard:
         """Redraw if anything changed; True if it did."""
         with self._lock:
             status = self.room.status()
-            key = (self.room.version, status.running, int(status.seconds_left // 60),
-                   status.behaviours, status.refusals)
+            key = picture_key(self.room.version, status)
             if key == self._key:
                 return False
             self._key = key

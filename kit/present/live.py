@@ -43,8 +43,9 @@ class LiveBoard:
         return HTML(render_html(self.room.snapshot(), status))
 
     def _key_of(self, status: Any) -> tuple:
-        return (self.room.version, status.running, int(status.seconds_left // 60), status.behaviours,
-                status.refusals)
+        from ..classroom.html_view import picture_key
+
+        return picture_key(self.room.version, status)
 
     def refresh(self) -> bool:
         """Redraw if the room changed; True if it did."""
