@@ -102,6 +102,14 @@ class Catalog:
             return None
         return entry.msgstr if entry.msgid == source else None
 
+    def translated(self, cell: Any) -> str | None:
+        """The source ``cell`` takes in this language, or None: a usable translation, and for a code
+        cell one that changes only comments and strings (`same_code`)."""
+        text = self.translation(cell.id, cell.source)
+        if text is None or (cell.cell_type == "code" and not same_code(cell.source, text)):
+            return None
+        return text
+
 
 def load(path: Path) -> Catalog:
     """Read a catalog (a missing file gives an empty `Catalog`); AuthoringError when unreadable."""

@@ -75,8 +75,8 @@ def translate(source: Any, name: str, catalog: catalogs.Catalog, lang: str) -> A
     env_done = False
     for cell in notebook.cells:
         if cell.cell_type in ("markdown", "code") and cell.get("id") and not catalogs.is_generated(cell):
-            text = catalog.translation(cell.id, cell.source)
-            if text is not None and (cell.cell_type == "markdown" or catalogs.same_code(cell.source, text)):
+            text = catalog.translated(cell)
+            if text is not None:
                 cell.source = text
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

@@ -159,19 +159,12 @@ def assemble(solutions: Path, lang: str = DEFAULT_LANG, *, source_path: Path | N
             tags = (taken.get("metadata") or {}).get("tags")
             if tags:
                 new.metadata["tags"] = list(tags)
-        elif own is not None and cell.cell_type == "markdown" and cell.get("id") and not kit.get("agenda"):
-            text = own.translation(cell.id, cell.source)
-            if text is None:
-                untranslated.append(f"{DECK_NAME}#{cell.id}")
-            else:
+        elif own is not None and cell.cell_type in ("markdown", "code") and cell.get("id") and not kit.get("agenda"):
+            text = own.translated(cell)
+            if text is not None:
                 new.source = text
-        elif own is not None and cell.cell_type == "code" and cell.get("id") in own.entries:
-            # a code cell of the deck's own, its comments translated (the code itself the same)
-            text = own.translation(cell.id, cell.source)
-            if text is None or not catalogs.same_code(cell.source, text):
+            elif cell.cell_type == "markdown" or cell.id in own.entries:  # a code cell needs no entry
                 untranslated.append(f"{DECK_NAME}#{cell.id}")
-            else:
-                new.source = text
         if new.cell_type == "code":
             new.outputs, new.execution_count = [], None
         else:
