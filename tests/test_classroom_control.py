@@ -181,6 +181,7 @@ def test_bad_requests_get_an_error_and_the_room_goes_on(control):
             assert "FROBNICATE" in _ask(control, b'{"op": "behave", "rules": [{"stage": "FROBNICATE"}]}\n')["error"]
             assert _ask(control, b'{"op": "behave", "rules": "all"}\n')["ok"] is False
             assert _ask(control, b"x" * (70 * 1024) + b"\n")["ok"] is False  # over 64 KiB
+            assert _ask(control, b"[" * 60000 + b"\n")["ok"] is False  # nested too deep for the decoder
             assert room.behaviours == []
             state = _ask(control, b'{"op": "state", "known": null}\n')
             assert state["ok"] and state["status"]["running"] and "snapshot" in state

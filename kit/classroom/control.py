@@ -29,6 +29,7 @@ import socket
 import socketserver
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ ENV = "SMTPKIT_CLASSROOM_CONTROL"
 REQUEST_LIMIT = 64 * 1024  # octets in one request line: rules are small
 REPLY_LIMIT = 64 * 1024 * 1024  # a snapshot of 500 sessions stays far below
 TIMEOUT = 5.0
+FRESH = 0.25  # seconds a snapshot that came with `status` counts as now
 
 
 class ControlError(Exception):
@@ -106,7 +108,7 @@ class _Handler(socketserver.StreamRequestHandler):
             if not line.endswith(b"\n"):
                 raise WireError("one JSON object on one line, at most 64 KiB")
             reply = {"ok": True, **self.server.control.answer(json.loads(line))}
-        except (ValueError, TypeError) as exc:  # WireError and JSON errors are ValueErrors
+        except (ValueError, TypeError, RecursionError) as exc:  # WireError, JSON errors, nesting too deep
             reply = {"ok": False, "error": str(exc)}
         self.wfile.write(json.dumps(reply).encode() + b"\n")
 
@@ -201,6 +203,7 @@ class RemoteRoom:
         self._tag: str | None = None
         self._snapshot = None
         self._status = None
+        self._asked = float("-inf")  # when the last `status` was asked (monotonic)
         self._lock = threading.Lock()
         self.status()  # raises OSError when nobody answers
 
@@ -219,11 +222,14 @@ class RemoteRoom:
                 if self._status is None:
                     raise
                 self._status = dataclasses.replace(self._status, running=False, seconds_left=0.0)
+            self._asked = time.monotonic()
             return self._status
 
     def snapshot(self):
-        """The room now (asked again, like `Room.snapshot`)."""
-        self.status()
+        """The room now, like `Room.snapshot`: the one that came with a `status` asked in the last
+        quarter second (a view asks `status`, then `snapshot`: one request), else asked again."""
+        if time.monotonic() - self._asked > FRESH:
+            self.status()
         return self._snapshot
 
     @property

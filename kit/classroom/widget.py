@@ -30,6 +30,7 @@ class Dashboard:
         self.widget = w.HTML(layout=w.Layout(width="100%"))
         self.widget.add_class("kit-classroom-dashboard")
         self._key: tuple | None = None
+        self._running = True
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self.refresh()
@@ -40,6 +41,7 @@ class Dashboard:
         """Redraw if anything changed; True if it did."""
         with self._lock:
             status = self.room.status()
+            self._running = status.running
             key = picture_key(self.room.version, status)
             if key == self._key:
                 return False
@@ -53,7 +55,7 @@ class Dashboard:
                 self.refresh()
             except Exception:  # a closed front end must not kill the thread with a traceback in a cell
                 pass
-            if not self.room.running:
+            if not self._running:  # as of the status just asked: no second request
                 break
 
     def close(self) -> None:

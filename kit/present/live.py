@@ -27,19 +27,20 @@ class LiveBoard:
             raise ValueError("interval must be positive")
         self.room, self.interval = room, interval
         self._key: tuple | None = None
+        self._running = True
         self._stop = threading.Event()
         self.handle = DisplayHandle()  # its own display id, also outside a kernel (where it prints)
         self.handle.display(self._picture())
         self._thread = threading.Thread(target=self._run, name="smtpkit-present-board", daemon=True)
         self._thread.start()
 
-    def _picture(self):
+    def _picture(self, status: Any = None):
         from IPython.display import HTML
 
         from ..classroom import render_html
 
-        status = self.room.status()
-        self._key = self._key_of(status)
+        status = status or self.room.status()
+        self._key, self._running = self._key_of(status), status.running
         return HTML(render_html(self.room.snapshot(), status))
 
     def _key_of(self, status: Any) -> tuple:
@@ -49,9 +50,11 @@ class LiveBoard:
 
     def refresh(self) -> bool:
         """Redraw if the room changed; True if it did."""
-        if self._key_of(self.room.status()) == self._key:
+        status = self.room.status()
+        self._running = status.running
+        if self._key_of(status) == self._key:
             return False
-        self.handle.update(self._picture())
+        self.handle.update(self._picture(status))
         return True
 
     def _run(self) -> None:
@@ -60,7 +63,7 @@ class LiveBoard:
                 self.refresh()
             except Exception:  # a closed kernel connection must not end in a traceback in a cell
                 pass
-            if not self.room.running:
+            if not self._running:  # as of the status just asked: no second request
                 break
 
     def stop(self) -> None:
