@@ -418,7 +418,7 @@ def test_check_shows_its_feedback_exactly_once_in_a_real_kernel(tmp_path: Path) 
                       'print(check("demo.add", spin, time_limit=0.5).status)'),
         new_code_cell("print(1 + 1)"),
     ])
-    NotebookClient(nb, timeout=60, kernel_name="python3",
+    NotebookClient(nb, timeout=60, kernel_name="python3", iopub_timeout=60, raise_on_iopub_timeout=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     last, middle, later, loop, after = nb.cells[1:]
     for cell in (last, middle, later, loop):

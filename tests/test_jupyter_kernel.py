@@ -25,7 +25,8 @@ CELLS = [
 def test_lab_server_in_a_kernel():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    # outputs late on a busy machine are waited for (nbclient's default gives up after 4 s, silently)
+    NotebookClient(nb, timeout=60, kernel_name="python3", iopub_timeout=60, raise_on_iopub_timeout=True).execute()
     outputs = [cell.outputs for cell in nb.cells]
     streams = [o for cell_out in outputs for o in cell_out if o.output_type == "stream"]
     assert streams == [], f"something printed into the notebook: {streams}"

@@ -129,7 +129,8 @@ from nbclient import NotebookClient
 release = Path(sys.argv[1])
 nb = nbformat.read(release / "notebooks" / "00_start_here.ipynb", as_version=4)
 nb.cells.append(nbformat.v4.new_code_cell("import sys, kit\nprint(sys.executable)\nprint(kit.__file__)"))
-NotebookClient(nb, timeout=120, kernel_name="python3",
+# outputs late on a busy machine are waited for (nbclient's default gives up after 4 s, silently)
+NotebookClient(nb, timeout=120, kernel_name="python3", iopub_timeout=60, raise_on_iopub_timeout=True,
                resources={"metadata": {"path": str(release / "notebooks")}}).execute()
 errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
           if o.output_type == "error" or (o.output_type == "stream" and o.name == "stderr")]

@@ -32,7 +32,9 @@ def execute_deck(notebook: Any, *, cwd: Path, timeout: float = 180.0) -> Any:
     from nbclient import NotebookClient
 
     executed = copy.deepcopy(notebook)
-    client = NotebookClient(executed, timeout=timeout, kernel_name="python3",
+    # a cell's outputs that come late on a busy machine are waited for, never silently dropped
+    client = NotebookClient(executed, timeout=timeout, kernel_name="python3", iopub_timeout=60,
+                            raise_on_iopub_timeout=True,
                             resources={"metadata": {"path": str(cwd)}})
     client.execute()
     _still_widgets(executed)
